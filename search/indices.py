@@ -1,0 +1,60 @@
+"""Index templates, versioned indices and the aliases every reader and writer uses."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from pathlib import Path
+
+from elasticsearch import Elasticsearch
+
+from mediamon.settings import Settings
+
+MAPPINGS_DIR = Path(__file__).parent / "mappings"
+ARTICLES = "media-articles"
+
+
+class MappingMismatch(RuntimeError):
+    """The live index was made for another model or mapping; `mediamon reindex` moves it over."""
+
+
+@cache
+def _mapping_file(name: str) -> dict:
+    return json.loads((MAPPINGS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def articles_mapping(dims: int) -> dict:
+    """The articles mapping with the vector size of the model in use."""
+    mapping = copy.deepcopy(_mapping_file("articles"))
+    mapping["properties"]["embedding"]["dims"] = dims
+    return mapping
+
+
+def articles_alias(settings: Settings) -> str:
+    """The alias that reads and writes articles (`media-articles` under the deployment's prefix)."""
+    return settings.index_name(ARTICLES)
+
+
+def ensure_articles_index(client: Elasticsearch, settings: Settings, dims: int) -> str:
+    """Create the template, `…-v1` and its alias when missing; check the vector size when present. Returns the alias."""
+    alias = articles_alias(settings)
+    client.indices.put_index_template(
+        name=alias,
+        index_patterns=[f"{alias}-v*"],
+        template={"settings": {"number_of_shards": 1, "number_of_replicas": 0}, "mappings": articles_mapping(dims)},
+        priority=100,
+    )
+    if client.indices.exists_alias(name=alias):
+        live = client.indices.get_mapping(index=alias)
+        for index, body in live.items():
+            live_dims = body["mappings"]["properties"]["embedding"]["dims"]
+            if live_dims != dims:
+                raise MappingMismatch(
+                    f"index {index} holds {live_dims}-dimension vectors but the model makes {dims}: "
+                    "run `mediamon reindex` to move to the new model"
+                )
+        return alias
+    client.indices.create(index=f"{alias}-v1", aliases={alias: {"is_write_index": True}})
+    client.cluster.health(index=alias, wait_for_status="yellow", timeout="30s")
+    return alias

@@ -1,0 +1,38 @@
+"""Shared fixtures: settings isolated per test session, and the real local Elasticsearch node."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from elasticsearch import Elasticsearch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from mediamon.settings import Settings  # noqa: E402
+from search.client import EsUnavailable, check_health, make_client  # noqa: E402
+
+SESSION_PREFIX = f"test-{uuid.uuid4().hex[:8]}-"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """Settings for this test session: its own index prefix, and 127.0.0.1 allowed for the local servers."""
+    return Settings(index_prefix=SESSION_PREFIX, allow_hosts=["127.0.0.1"])
+
+
+@pytest.fixture(scope="session")
+def es(settings: Settings) -> Iterator[Elasticsearch]:
+    """The real local node (`make test` starts it). Fails, never skips, when it is not there."""
+    client = make_client(settings)
+    try:
+        check_health(client, settings.es_url)
+    except EsUnavailable as exc:
+        pytest.fail(f"{exc} (`make test` starts it; by hand: `mediamon es up`)", pytrace=False)
+    yield client
+    client.indices.delete(index=f"{SESSION_PREFIX}*", ignore_unavailable=True, allow_no_indices=True)
+    client.indices.delete_index_template(name=f"{SESSION_PREFIX}*", ignore=[404])
+    client.close()
