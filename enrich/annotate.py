@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from mediamon.records import Article, Enrichment
-
 from enrich.embed import Embedder, embedding_text
 from enrich.language import detect_language
 from enrich.relevance import SeedProfile, seed_relevance
+from mediamon.records import Article, Enrichment
 
 
 def annotate(articles: list[Article], embedder: Embedder, profiles: list[SeedProfile]) -> list[Enrichment]:

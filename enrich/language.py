@@ -23,10 +23,47 @@ class LanguageGuess:
 
 # The languages of the press mediamon watches: a closed set keeps short headlines from being read as a rare
 # language that happens to share their few words.
-NEWS_LANGUAGES = (
-    "ar az be bg cs da de el en es et fa fi fr he hr hu hy it ja ka kk ko lt lv nb nl pl pt ro ru sk sl sq sr sv"
-    " tr uk zh"
-).split()
+NEWS_LANGUAGES = [
+    "ar",
+    "az",
+    "be",
+    "bg",
+    "cs",
+    "da",
+    "de",
+    "el",
+    "en",
+    "es",
+    "et",
+    "fa",
+    "fi",
+    "fr",
+    "he",
+    "hr",
+    "hu",
+    "hy",
+    "it",
+    "ja",
+    "ka",
+    "kk",
+    "ko",
+    "lt",
+    "lv",
+    "nb",
+    "nl",
+    "pl",
+    "pt",
+    "ro",
+    "ru",
+    "sk",
+    "sl",
+    "sq",
+    "sr",
+    "sv",
+    "tr",
+    "uk",
+    "zh",
+]
 
 
 @lru_cache(maxsize=1)

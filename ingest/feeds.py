@@ -27,11 +27,15 @@ def _entry_time(entry: feedparser.FeedParserDict) -> datetime | None:
         parsed = entry.get(key)
         if parsed:
             moment = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
-            return moment if moment <= datetime.now(UTC) else None  # a date in the future is a publisher's error
+            return (
+                moment if moment <= datetime.now(UTC) else None
+            )  # a date in the future is a publisher's error
     return None
 
 
-def parse_feed(content: bytes, *, feed_url: str, source_id: str, headers: dict[str, str] | None = None) -> ParsedFeed:
+def parse_feed(
+    content: bytes, *, feed_url: str, source_id: str, headers: dict[str, str] | None = None
+) -> ParsedFeed:
     """Parse a feed body. Entries without a link are dropped; a bozo feed is kept when it still yields entries."""
     parsed = feedparser.parse(content, response_headers=headers or {})
     entries = []

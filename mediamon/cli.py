@@ -13,7 +13,9 @@ from rich.table import Table
 
 from mediamon.settings import Settings, get_settings
 
-app = typer.Typer(no_args_is_help=True, help="Media monitoring: feeds to Elasticsearch, ranked against seed stories.")
+app = typer.Typer(
+    no_args_is_help=True, help="Media monitoring: feeds to Elasticsearch, ranked against seed stories."
+)
 es_app = typer.Typer(no_args_is_help=True, help="The local Elasticsearch development node.")
 seeds_app = typer.Typer(no_args_is_help=True, help="Seed stories.")
 app.add_typer(es_app, name="es")
@@ -30,7 +32,9 @@ def _fail(message: str) -> typer.Exit:
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """mediamon: monitor news coverage of seed stories across languages."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 @es_app.command("up")
@@ -135,7 +139,14 @@ def similar(
     for column in ("rank", "score", "title", "outlet", "date", "lang"):
         table.add_column(column)
     for m in matches:
-        table.add_row(str(m.rank), f"{m.score:.3f}", m.title, m.outlet or "", (m.published_at or "")[:10], m.language or "")
+        table.add_row(
+            str(m.rank),
+            f"{m.score:.3f}",
+            m.title,
+            m.outlet or "",
+            (m.published_at or "")[:10],
+            m.language or "",
+        )
     console.print(table)
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from elasticsearch import Elasticsearch
+from ingest.fetch import Fetcher, FetchOutcome, FetchResult
+from ingest.urls import article_id, canonical_url
 
 from enrich.annotate import annotate
 from enrich.embed import load_embedder
@@ -18,9 +20,7 @@ from enrich.relevance import build_profiles
 from enrich.seeds import load_seeds
 from ingest.extract import extract_page
 from ingest.feeds import parse_feed
-from ingest.fetch import Fetcher, FetchOutcome, FetchResult
 from ingest.sources import Source, load_sources
-from ingest.urls import article_id, canonical_url
 from mediamon.records import Article, FeedEntry
 from mediamon.settings import Settings
 from search.client import check_health, make_client
@@ -108,7 +108,9 @@ def _article(entry: FeedEntry, page: FetchResult, source: Source) -> Article:
     )
 
 
-def _new_entries(client: Elasticsearch, alias: str, entries: list[FeedEntry], report: RunReport) -> list[FeedEntry]:
+def _new_entries(
+    client: Elasticsearch, alias: str, entries: list[FeedEntry], report: RunReport
+) -> list[FeedEntry]:
     by_id: dict[str, FeedEntry] = {}
     for entry in entries:
         by_id.setdefault(article_id(canonical_url(entry.url)), entry)
@@ -150,7 +152,9 @@ def run_once(settings: Settings, sources: list[Source] | None = None) -> RunRepo
         enrichments = annotate(articles, embedder, profiles)
     with report.stage("index"):
         result = bulk_create(
-            client, alias, ((a.id, article_document(a, e)) for a, e in zip(articles, enrichments, strict=True))
+            client,
+            alias,
+            ((a.id, article_document(a, e)) for a, e in zip(articles, enrichments, strict=True)),
         )
         client.indices.refresh(index=alias)
     report.indexed, report.duplicates = result.created, result.duplicates

@@ -42,7 +42,10 @@ def ensure_articles_index(client: Elasticsearch, settings: Settings, dims: int) 
     client.indices.put_index_template(
         name=alias,
         index_patterns=[f"{alias}-v*"],
-        template={"settings": {"number_of_shards": 1, "number_of_replicas": 0}, "mappings": articles_mapping(dims)},
+        template={
+            "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+            "mappings": articles_mapping(dims),
+        },
         priority=100,
     )
     if client.indices.exists_alias(name=alias):
