@@ -24,24 +24,20 @@ class ParsedFeed:
 
 def _entry_time(entry: feedparser.FeedParserDict) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        parsed = dict.get(entry, key)  # plain lookup: FeedParserDict's own aliases warn and mix the keys up
         if parsed:
             moment = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
-            return (
-                moment if moment <= datetime.now(UTC) else None
-            )  # a date in the future is a publisher's error
+            return moment if moment <= datetime.now(UTC) else None  # a date in the future is a publisher's error
     return None
 
 
-def parse_feed(
-    content: bytes, *, feed_url: str, source_id: str, headers: dict[str, str] | None = None
-) -> ParsedFeed:
+def parse_feed(content: bytes, *, feed_url: str, source_id: str, headers: dict[str, str] | None = None) -> ParsedFeed:
     """Parse a feed body. Entries without a link are dropped; a bozo feed is kept when it still yields entries."""
     parsed = feedparser.parse(content, response_headers=headers or {})
     entries = []
     for entry in parsed.entries:
         link = (entry.get("link") or "").strip()
-        if not link:
+        if not link.startswith(("http://", "https://")):
             continue
         entries.append(
             FeedEntry(

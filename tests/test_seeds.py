@@ -1,0 +1,52 @@
+from pathlib import Path
+
+import pytest
+
+from enrich.seeds import SeedError, load_seeds, parse_seed
+from mediamon.settings import PROJECT_ROOT
+
+HEADER = "---\nid: s1\ntitle: A story\nlanguage: nl\ndate: 2020-09-10\nsummaries:\n  en: An English summary.\n---\n"
+
+
+def test_parse_seed_keeps_text_exactly():
+    text = "Eerste regel.\n\nTweede alinea met  dubbele spatie.\n"
+    seed = parse_seed(HEADER + text)
+    assert seed.id == "s1"
+    assert seed.text == text
+    assert seed.summaries == {"en": "An English summary."}
+    assert seed.texts() == ["An English summary.", "A story\n" + text]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("no header at all", "starts with a `---` line"),
+        ("---\nid: s1\n", "not closed"),
+        ("---\nid: s1\ntitle: t\nlanguage: nl\ndate: 2020-09-10\n---\n", "no story text"),
+        ("---\nid: S 1\ntitle: t\nlanguage: nl\ndate: 2020-09-10\n---\ntext", "id: String should match"),
+        ("---\nid: s1\ntitle: t\nlanguage: nl\ndate: someday\n---\ntext", "date:"),
+        ("---\nid: s1\ntitle: [t\n---\ntext", "not valid YAML"),
+        ("---\nid: s1\ntitle: t\nlanguage: nl\ndate: 2020-09-10\ncolour: red\n---\ntext", "colour"),
+    ],
+)
+def test_bad_seed_headers_name_file_and_reason(content, message):
+    with pytest.raises(SeedError, match=message) as info:
+        parse_seed(content, Path("seeds/stories/x.txt"))
+    assert "seeds/stories/x.txt" in str(info.value)
+
+
+def test_shipped_seed_is_the_users_document_unchanged():
+    seeds = {s.id: s for s in load_seeds(PROJECT_ROOT / "seeds")}
+    seed = seeds["belarus-2020-09"]
+    assert seed.language == "nl"
+    assert "en" in seed.summaries
+    assert seed.text.startswith(" date 2020-09 De politieke ontmoetingen")
+    assert seed.text.endswith("niet bij Europese bezorgdheid blijven.")
+
+
+def test_duplicate_seed_ids_are_refused(tmp_path):
+    (tmp_path / "stories").mkdir()
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / "stories" / name).write_text(HEADER + "text", encoding="utf-8")
+    with pytest.raises(SeedError, match="duplicate seed ids"):
+        load_seeds(tmp_path)
