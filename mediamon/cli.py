@@ -52,17 +52,24 @@ def es_up() -> None:
 @es_app.command("down")
 def es_down() -> None:
     """Stop the local node."""
-    from mediamon.local_es import es_down
+    from mediamon.local_es import LocalEsError, es_down
 
-    console.print("stopped" if es_down(get_settings()) else "no local node was running")
+    try:
+        stopped = es_down(get_settings())
+    except LocalEsError as exc:
+        raise _fail(str(exc)) from None
+    console.print("stopped" if stopped else "no local node was running")
 
 
 @es_app.command("status")
 def es_status() -> None:
     """Say whether the local node runs and how healthy it is."""
-    from mediamon.local_es import es_status
+    from mediamon.local_es import LocalEsError, es_status
 
-    status = es_status(get_settings())
+    try:
+        status = es_status(get_settings())
+    except LocalEsError as exc:
+        raise _fail(str(exc)) from None
     console.print(status.message)
     if not status.running:
         raise typer.Exit(code=3)
