@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,9 +13,11 @@ from rich.table import Table
 
 from mediamon.settings import Settings, get_settings
 
-app = typer.Typer(
-    no_args_is_help=True, help="Media monitoring: feeds to Elasticsearch, ranked against seed stories."
-)
+if TYPE_CHECKING:
+    from mediamon.pipeline import RunReport
+    from search.similar import Match
+
+app = typer.Typer(no_args_is_help=True, help="Media monitoring: feeds to Elasticsearch, ranked against seed stories.")
 es_app = typer.Typer(no_args_is_help=True, help="The local Elasticsearch development node.")
 seeds_app = typer.Typer(no_args_is_help=True, help="Seed stories.")
 app.add_typer(es_app, name="es")
@@ -97,17 +99,11 @@ def run(
         report = run_once(settings)
     except EsUnavailable as exc:
         raise _fail(str(exc)) from None
-    summary = {
-        "feeds": dict(report.feed_counts()),
-        "entries": report.entries,
-        "known": report.known,
-        "fetched": report.fetched,
-        "indexed": report.indexed,
-        "duplicates": report.duplicates,
-        "failed": report.failed,
-        "source_errors": report.source_errors,
-        "seconds": report.seconds,
-    }
+    _print_report(report, as_json)
+
+
+def _print_report(report: RunReport, as_json: bool) -> None:
+    summary = report.as_dict()
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         return
@@ -139,10 +135,14 @@ def similar(
     except EsUnavailable as exc:
         raise _fail(str(exc)) from None
     matches = similar_to_seed(client, articles_alias(settings), seed, top)
+    _print_matches(matches, f"Top {top} for seed {seed}", as_json)
+
+
+def _print_matches(matches: list[Match], title: str, as_json: bool) -> None:
     if as_json:
         print(json.dumps([m.as_dict() for m in matches], ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"Top {top} for seed {seed}")
+    table = Table(title=title)
     for column in ("rank", "score", "title", "outlet", "date", "lang"):
         table.add_column(column)
     for m in matches:
@@ -155,6 +155,20 @@ def similar(
             m.language or "",
         )
     console.print(table)
+
+
+@app.command("demo")
+def demo(seed: Annotated[str, typer.Option(help="Seed story id.")] = "belarus-2020-09") -> None:
+    """Serve the sample news set locally, run the pipeline once over it, and print the top matches."""
+    from mediamon.demo import run_demo
+    from search.client import EsUnavailable
+
+    try:
+        report, matches = run_demo(get_settings(), seed)
+    except EsUnavailable as exc:
+        raise _fail(str(exc)) from None
+    _print_report(report, as_json=False)
+    _print_matches(matches, f"Top {len(matches)} of the sample news for seed {seed}", as_json=False)
 
 
 @seeds_app.command("list")

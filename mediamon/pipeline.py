@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from elasticsearch import Elasticsearch
-from ingest.fetch import Fetcher, FetchOutcome, FetchResult
-from ingest.urls import article_id, canonical_url
 
 from enrich.annotate import annotate
 from enrich.embed import load_embedder
@@ -20,7 +18,9 @@ from enrich.relevance import build_profiles
 from enrich.seeds import load_seeds
 from ingest.extract import extract_page
 from ingest.feeds import parse_feed
+from ingest.fetch import Fetcher, FetchOutcome, FetchResult
 from ingest.sources import Source, load_sources
+from ingest.urls import article_id, canonical_url
 from mediamon.records import Article, FeedEntry
 from mediamon.settings import Settings
 from search.client import check_health, make_client
@@ -57,6 +57,20 @@ class RunReport:
     def feed_counts(self) -> Counter[str]:
         """How many feeds ended in each status."""
         return Counter(self.feeds.values())
+
+    def as_dict(self) -> dict:
+        """A JSON-ready summary."""
+        return {
+            "feeds": dict(self.feed_counts()),
+            "entries": self.entries,
+            "known": self.known,
+            "fetched": self.fetched,
+            "indexed": self.indexed,
+            "duplicates": self.duplicates,
+            "failed": self.failed,
+            "source_errors": self.source_errors,
+            "seconds": self.seconds,
+        }
 
 
 def _feed_entries(fetcher: Fetcher, sources: list[Source], report: RunReport) -> list[FeedEntry]:
@@ -108,9 +122,7 @@ def _article(entry: FeedEntry, page: FetchResult, source: Source) -> Article:
     )
 
 
-def _new_entries(
-    client: Elasticsearch, alias: str, entries: list[FeedEntry], report: RunReport
-) -> list[FeedEntry]:
+def _new_entries(client: Elasticsearch, alias: str, entries: list[FeedEntry], report: RunReport) -> list[FeedEntry]:
     by_id: dict[str, FeedEntry] = {}
     for entry in entries:
         by_id.setdefault(article_id(canonical_url(entry.url)), entry)

@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     http_timeout: float = 20.0
     max_page_bytes: int = 10_000_000
     allow_hosts: list[str] = Field(default_factory=list)
+    fetch_concurrency: int = 16  # worker threads of Fetcher.fetch_many
+    host_concurrency: int = 2  # requests in flight to one host at a time
+    host_min_interval: float = 0.5  # seconds between the starts of two requests to one host
+    fetch_deadline: float = 60.0  # wall-clock cap on one download, against servers that trickle bytes
+    http_retries: int = 2  # extra attempts after connection errors, 429 and 5xx
+    retry_backoff: float = 1.0  # first backoff in seconds; it doubles on every retry, with jitter
+    retry_after_max: float = 30.0  # the longest Retry-After we wait for; a longer one ends the fetch
+    max_redirects: int = 5  # redirect hops per fetch; more count as a redirect loop
+    respect_robots: bool = True  # obey robots.txt for article pages (feeds are subscribed to explicitly)
+
+    # The offline demo's local news server (a fixed port keeps article URLs, and so their ids, stable across runs).
+    demo_port: int = 8765
 
     # Alerts.
     smtp_url: str = "smtp://127.0.0.1:25"

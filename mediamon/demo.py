@@ -1,0 +1,34 @@
+"""The offline demo behind `make demo`: our sample news set served locally, one pipeline run, the top matches."""
+
+from __future__ import annotations
+
+from ingest.sources import Source
+from mediamon.pipeline import RunReport, run_once
+from mediamon.sample_news import feed_list, serve_sample_news
+from mediamon.settings import Settings
+from search.client import make_client
+from search.indices import articles_alias
+from search.similar import Match, similar_to_seed
+
+DEMO_PREFIX = "demo-"
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's settings: its own index prefix (unless one is set), the local server allowed, no politeness wait."""
+    return settings.model_copy(
+        update={
+            "index_prefix": settings.index_prefix or DEMO_PREFIX,
+            "allow_hosts": [*settings.allow_hosts, "127.0.0.1"],
+            "host_min_interval": 0.0,
+        }
+    )
+
+
+def run_demo(settings: Settings, seed_id: str = "belarus-2020-09", top: int = 10) -> tuple[RunReport, list[Match]]:
+    """Serve the sample news on 127.0.0.1, run the pipeline once over it, and rank the index against the seed."""
+    settings = demo_settings(settings)
+    with serve_sample_news(port=settings.demo_port) as base_url:
+        sources = [Source.model_validate(entry) for entry in feed_list(base_url)]
+        report = run_once(settings, sources)
+    matches = similar_to_seed(make_client(settings), articles_alias(settings), seed_id, top)
+    return report, matches
