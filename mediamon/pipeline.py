@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urljoin
 
 from elasticsearch import Elasticsearch
 
@@ -92,12 +93,22 @@ def _feed_entries(fetcher: Fetcher, sources: list[Source], report: RunReport) ->
     return entries
 
 
+def _canonical(declared: str | None, final_url: str) -> str:
+    """The page's `<link rel=canonical>` (made absolute) when it is a usable URL, else the URL we ended at."""
+    if declared:
+        try:
+            return canonical_url(urljoin(final_url, declared))
+        except ValueError:
+            LOG.info("ignored canonical link %r of %s", declared, final_url)
+    return canonical_url(final_url)
+
+
 def _article(entry: FeedEntry, page: FetchResult, source: Source) -> Article:
     extraction = extract_page(page.text or "", url=page.final_url)
     body, status = extraction.body, extraction.status
     if status != "ok" and len(entry.summary) > len(body):
         body, status = entry.summary, "feed_summary"
-    canonical = canonical_url(extraction.canonical_url or page.final_url)
+    canonical = _canonical(extraction.canonical_url, page.final_url)
     published = entry.published
     if published is None and extraction.published is not None:
         published = datetime(*extraction.published.timetuple()[:3], tzinfo=UTC)

@@ -33,6 +33,12 @@ def es(settings: Settings) -> Iterator[Elasticsearch]:
     except EsUnavailable as exc:
         pytest.fail(f"{exc} (`make test` starts it; by hand: `mediamon es up`)", pytrace=False)
     yield client
-    client.indices.delete(index=f"{SESSION_PREFIX}*", ignore_unavailable=True, allow_no_indices=True)
-    client.indices.delete_index_template(name=f"{SESSION_PREFIX}*", ignore=[404])
+    # Deletion needs names: the cluster refuses wildcard deletes (action.destructive_requires_name).
+    indices = list(client.indices.get(index=f"{SESSION_PREFIX}*", allow_no_indices=True))
+    if indices:
+        client.indices.delete(index=",".join(indices))
+    reply = client.options(ignore_status=404).indices.get_index_template(name=f"{SESSION_PREFIX}*")
+    templates = reply.get("index_templates", [])
+    for template in templates:
+        client.indices.delete_index_template(name=template["name"])
     client.close()
