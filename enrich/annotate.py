@@ -1,15 +1,34 @@
-"""Everything `enrich/` adds to a batch of articles, in one pass with the model loaded once."""
+"""Everything `enrich/` adds to a batch of articles, in one pass with the model and rules loaded once."""
 
 from __future__ import annotations
 
-from enrich.embed import Embedder, embedding_text
+from dataclasses import dataclass
+
+from enrich.embed import Embedder, embedding_text, load_embedder
 from enrich.language import detect_language
-from enrich.relevance import SeedProfile, seed_relevance
+from enrich.relevance import SeedProfile, build_profiles, seed_relevance
+from enrich.seeds import load_seeds
 from mediamon.records import Article, Enrichment
+from mediamon.settings import Settings
 
 
-def annotate(articles: list[Article], embedder: Embedder, profiles: list[SeedProfile]) -> list[Enrichment]:
+@dataclass(frozen=True, slots=True)
+class Enricher:
+    """What enrichment needs, loaded once per process: the model and the seed profiles."""
+
+    embedder: Embedder
+    profiles: list[SeedProfile]
+
+
+def load_enricher(settings: Settings) -> Enricher:
+    """Load the model named in settings and build a profile for every seed story."""
+    embedder = load_embedder(settings.model_name, settings.embed_batch_size)
+    return Enricher(embedder=embedder, profiles=build_profiles(load_seeds(settings.seeds_dir), embedder))
+
+
+def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
     """Language, vector and seed relevance for each article (same order)."""
+    embedder, profiles = enricher.embedder, enricher.profiles
     vectors = embedder.encode([embedding_text(a.title, a.summary, a.body) for a in articles])
     relevance = seed_relevance(vectors, profiles)
     enrichments = []

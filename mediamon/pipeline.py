@@ -13,10 +13,7 @@ from urllib.parse import urljoin
 
 from elasticsearch import Elasticsearch
 
-from enrich.annotate import annotate
-from enrich.embed import load_embedder
-from enrich.relevance import build_profiles
-from enrich.seeds import load_seeds
+from enrich.annotate import annotate, load_enricher
 from ingest.extract import extract_page
 from ingest.feeds import parse_feed
 from ingest.fetch import Fetcher, FetchOutcome, FetchResult
@@ -151,9 +148,8 @@ def run_once(settings: Settings, sources: list[Source] | None = None) -> RunRepo
         report.source_errors = [str(e) for e in loaded.errors]
     client = make_client(settings)
     check_health(client, settings.es_url)
-    embedder = load_embedder(settings.model_name, settings.embed_batch_size)
-    profiles = build_profiles(load_seeds(settings.seeds_dir), embedder)
-    alias = ensure_articles_index(client, settings, embedder.dims)
+    enricher = load_enricher(settings)
+    alias = ensure_articles_index(client, settings, enricher.embedder.dims)
     source_by_id = {s.id: s for s in sources}
     articles: list[Article] = []
     with Fetcher(settings) as fetcher:
@@ -172,7 +168,7 @@ def run_once(settings: Settings, sources: list[Source] | None = None) -> RunRepo
                 articles.append(_article(entry, page, source_by_id[entry.source_id]))
         report.fetched = len(articles)
     with report.stage("enrich"):
-        enrichments = annotate(articles, embedder, profiles)
+        enrichments = annotate(articles, enricher)
     with report.stage("index"):
         result = bulk_create(
             client,
