@@ -1,4 +1,9 @@
-"""Article pages to text and metadata, with trafilatura (and htmldate through it)."""
+"""Article pages to text and metadata, with trafilatura (and htmldate through it).
+
+Two passes: trafilatura's precision mode first (it leaves out more related-story lists and widgets); when that
+yields a short body, a recall-mode pass too, whose text wins when it is more than twice as long (precision mode
+sometimes drops the article itself). Then the repeated headline and boilerplate lines go (`ingest.boilerplate`).
+`bench/extraction.py` measures this against bare trafilatura; see docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -6,9 +11,16 @@ from dataclasses import dataclass
 from datetime import date
 
 import trafilatura
+from trafilatura.settings import Document
+
+from ingest.boilerplate import clean_body
 
 # A body shorter than this is a teaser, a paywall or a JavaScript shell rather than an article.
 MIN_BODY_CHARS = 250
+# A precision-mode body shorter than this gets a second, recall-mode look ...
+SECOND_PASS_BELOW_CHARS = 1000
+# ... whose body replaces it when the first is less than this share of it.
+SECOND_PASS_RATIO = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +39,6 @@ class Extraction:
     status: str
 
 
-def _without_title(text: str, title: str) -> str:
-    first, _, rest = text.partition("\n")
-    return rest.strip() if title and first.strip() == title.strip() else text.strip()
-
-
 def _date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value[:10]) if value else None
@@ -39,16 +46,33 @@ def _date(value: str | None) -> date | None:
         return None
 
 
+def _bare(html: str | bytes, url: str | None, **options: bool) -> Document | None:
+    try:
+        return trafilatura.bare_extraction(html, url=url, include_comments=False, **options)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def extract_body(html: str | bytes, url: str | None, title: str, first: str) -> str:
+    """The article text: `first` (the precision-mode text), or a recall-mode pass's when `first` looks cut short."""
+    body = clean_body(first, title)
+    if len(body) < SECOND_PASS_BELOW_CHARS:
+        doc = _bare(html, url, favor_recall=True)
+        second = clean_body(doc.text or "", title) if doc is not None else ""
+        if len(body) < SECOND_PASS_RATIO * len(second):
+            return second
+    return body
+
+
 def extract_page(html: str | bytes, url: str | None = None) -> Extraction:
     """Extract title, body and metadata from one page; never raises on bad markup (status `empty` instead)."""
-    try:
-        doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
-    except (ValueError, TypeError, AttributeError):
-        doc = None
+    doc = _bare(html, url, with_metadata=True, favor_precision=True) or _bare(
+        html, url, with_metadata=True, favor_recall=True
+    )
     if doc is None:
         return Extraction("", "", None, (), None, None, None, None, None, "empty")
     title = (doc.title or "").strip()
-    body = _without_title(doc.text or "", title)
+    body = extract_body(html, url, title, doc.text or "")
     authors = tuple(a.strip() for a in (doc.author or "").split(";") if a.strip())
     status = "ok" if len(body) >= MIN_BODY_CHARS else ("short" if body else "empty")
     return Extraction(

@@ -1,4 +1,7 @@
-"""Feed documents (RSS 0.9x/1.0/2.0, Atom) to feed entries, with feedparser; ill-formed feeds are used if they yield."""
+"""Feed documents (RSS 0.9x/1.0/2.0, Atom) to feed entries, with feedparser; ill-formed feeds are used if they yield.
+
+Titles and summaries are stored as plain text (feedparser sanitizes HTML content, but a title or a summary may
+still carry markup or escaped markup); links must be http(s)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from datetime import UTC, datetime
 
 import feedparser
 
+from ingest.plaintext import plain_text
 from mediamon.records import FeedEntry
 
 
@@ -31,6 +35,12 @@ def _entry_time(entry: feedparser.FeedParserDict) -> datetime | None:
     return None
 
 
+def entry_text(entry: feedparser.FeedParserDict) -> tuple[str, str]:
+    """Title (one line) and summary of one feedparser entry, as plain text."""
+    title = plain_text(entry.get("title") or "", single_line=True)
+    return title, plain_text(entry.get("summary") or "")
+
+
 def parse_feed(content: bytes, *, feed_url: str, source_id: str, headers: dict[str, str] | None = None) -> ParsedFeed:
     """Parse a feed body. Entries without a link are dropped; a bozo feed is kept when it still yields entries."""
     parsed = feedparser.parse(content, response_headers=headers or {})
@@ -39,13 +49,14 @@ def parse_feed(content: bytes, *, feed_url: str, source_id: str, headers: dict[s
         link = (entry.get("link") or "").strip()
         if not link.startswith(("http://", "https://")):
             continue
+        title, summary = entry_text(entry)
         entries.append(
             FeedEntry(
                 source_id=source_id,
                 feed_url=feed_url,
                 url=link,
-                title=(entry.get("title") or "").strip(),
-                summary=(entry.get("summary") or "").strip(),
+                title=title,
+                summary=summary,
                 published=_entry_time(entry),
                 guid=entry.get("id"),
             )

@@ -1,6 +1,12 @@
+import json
 from datetime import date
+from pathlib import Path
 
-from ingest.extract import extract_page
+import pytest
+
+from ingest.boilerplate import clean_body, is_boilerplate
+from ingest.extract import extract_body, extract_page
+from ingest.report import extraction_report
 
 PARAGRAPHS = [
     "Protesters gathered again in the centre of Minsk on Sunday, marching towards the presidential palace "
@@ -37,3 +43,83 @@ def test_a_teaser_page_is_short_and_garbage_is_empty():
     assert extract_page(teaser).status in {"short", "empty"}
     assert extract_page(b"\x00\x01\x02 not html at all").status != "ok"
     assert extract_page("").status == "empty"
+
+
+PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
+GOLDEN = sorted(PAGES_DIR.glob("*.html"))
+
+
+def test_there_are_golden_pages():
+    assert len(GOLDEN) >= 3
+
+
+@pytest.mark.parametrize("page", GOLDEN, ids=lambda p: p.stem)
+def test_golden_page(page: Path):
+    expected = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+    result = extract_page(page.read_bytes(), url=expected["url"])
+    assert result.title == expected["title"]
+    assert result.status == expected["status"]
+    assert result.published == date.fromisoformat(expected["published"])
+    for text in expected["body_must_contain"]:
+        assert text in result.body
+    for text in expected["body_must_not_contain"]:
+        assert text not in result.body
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Advertisement",
+        "- Share on Facebook",
+        "READ MORE: Pensioners march for the third Sunday",
+        "Copyright © 2020 Example Media. All rights reserved.",
+        "Follow us on Twitter and Facebook for more news.",
+        "Subscribe to continue reading.",
+        "Читайте также: Студенты вышли на акцию",
+        "12 comments",
+    ],
+)
+def test_boilerplate_lines(line: str):
+    assert is_boilerplate(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Read more about the sanctions in the ministry's statement, which runs to forty pages and lists every "
+        "official by name, rank and the date of the decision that put them on the list; it also explains how the "
+        "list will be reviewed.",
+        "Copyright law was changed last year, the minister said.",
+        "Share prices fell by 3% in Warsaw.",
+        "Related talks in Vilnius ended without an agreement.",
+    ],
+)
+def test_prose_is_not_boilerplate(line: str):
+    assert not is_boilerplate(line)
+
+
+def test_headline_repeated_near_the_top_is_dropped_but_not_later():
+    text = "By Jane\nThousands march in Minsk\nFirst paragraph.\nA\nB\nC\nThousands march in Minsk"
+    cleaned = clean_body(text, "Thousands March in Minsk!")
+    assert cleaned == "By Jane\nFirst paragraph.\nA\nB\nC\nThousands march in Minsk"
+
+
+def test_a_cut_short_precision_pass_gives_way_to_a_recall_pass():
+    body = extract_body(PAGE, "http://127.0.0.1/news/minsk-march.html", "Thousands march in Minsk", "Teaser.")
+    assert PARAGRAPHS[0] in body and PARAGRAPHS[1] in body
+    kept = extract_body(PAGE, None, "Thousands march in Minsk", "A first pass that is long enough. " * 40)
+    assert kept.startswith("A first pass")
+
+
+def test_extraction_report_is_json_ready_with_language():
+    report = extraction_report(PAGE.encode(), "http://127.0.0.1/news/minsk-march.html")
+    assert json.loads(json.dumps(report)) == report
+    assert report["title"] == "Thousands march in Minsk"
+    assert PARAGRAPHS[0] in report["body"]
+    assert report["published"] == "2020-09-06"
+    assert report["authors"] == ["Jane Reporter"]
+    assert report["language"] == "en"
+    assert report["extraction_status"] == "ok"
+    russian = (PAGES_DIR / "russian-read-also.html").read_bytes()
+    assert extraction_report(russian, None)["language"] == "ru"
+    assert extraction_report(b"", None)["extraction_status"] == "empty"

@@ -1,4 +1,7 @@
+import pytest
+
 from ingest.feeds import parse_feed
+from ingest.plaintext import plain_text
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>T</title>
@@ -49,3 +52,48 @@ def test_empty_feed_is_reported():
     empty = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
     parsed = parse_feed(empty, feed_url="http://127.0.0.1/e", source_id="a")
     assert parsed.entries == () and parsed.problem == "feed has no entries"
+
+
+HOSTILE = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>T</title>
+<item><title>Tom &amp;amp; Jerry &lt;script&gt;alert(1)&lt;/script&gt; &lt;b&gt;win&lt;/b&gt;</title>
+<link>http://127.0.0.1/h/1.html</link>
+<description><![CDATA[<p>First <a href="javascript:alert(1)" onclick="steal()">para</a>.</p>
+<script>document.write('x')</script><iframe src="http://evil.example/"></iframe>
+<p>Second &amp;lt;img src=x onerror=alert(1)&amp;gt; para &mdash; end.</p>
+<!-- <script>hidden</script> -->]]></description>
+</item>
+<item><title>Bad link</title><link>javascript:alert(1)</link></item>
+</channel></rss>"""
+
+
+def test_titles_and_summaries_are_stored_as_plain_text():
+    parsed = parse_feed(HOSTILE, feed_url="http://127.0.0.1/feed", source_id="a")
+    assert [e.url for e in parsed.entries] == ["http://127.0.0.1/h/1.html"]
+    entry = parsed.entries[0]
+    assert entry.title == "Tom & Jerry win"
+    assert entry.summary == "First para.\nSecond para \u2014 end."
+    for text in (entry.title, entry.summary):
+        assert "<" not in text and "javascript" not in text and "alert" not in text
+
+
+def test_rss_summary_markup_is_stripped():
+    assert parse_feed(RSS, feed_url="http://127.0.0.1/feed", source_id="a").entries[0].summary == "First item"
+
+
+@pytest.mark.parametrize(
+    ("html", "single_line", "text"),
+    [
+        ("<p>One</p>\n<p>Two <b>bold</b></p>", False, "One\nTwo bold"),
+        ("<p>One</p>\n<p>Two</p>", True, "One Two"),
+        ("AT&amp;T &amp; 3 &lt; 4", True, "AT&T & 3 < 4"),
+        ("&lt;style&gt;p {}&lt;/style&gt;Text", True, "Text"),
+        (
+            "\u041b\u0443\u043a\u0430\u0448\u0435\u043d\u043a\u043e &mdash; \u041f\u0443\u0442\u0438\u043d",
+            True,
+            "\u041b\u0443\u043a\u0430\u0448\u0435\u043d\u043a\u043e \u2014 \u041f\u0443\u0442\u0438\u043d",
+        ),
+    ],
+)
+def test_plain_text(html: str, single_line: bool, text: str):
+    assert plain_text(html, single_line=single_line) == text
