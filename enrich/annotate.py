@@ -4,45 +4,72 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from enrich.embed import Embedder, embedding_text, load_embedder
+from enrich.embed import Embedder, embedding_text, load_embedder, model_languages
+from enrich.gazetteer import load_gazetteer
 from enrich.language import detect_language
-from enrich.relevance import SeedProfile, build_profiles, seed_relevance
+from enrich.relevance import SeedProfile, build_profiles, relevance, seed_cosines
 from enrich.seeds import load_seeds
+from enrich.topics import TopicTagger, load_topics
 from mediamon.records import Article, Enrichment
 from mediamon.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
 class Enricher:
-    """What enrichment needs, loaded once per process: the model and the seed profiles."""
+    """What enrichment needs, loaded once per process: the model, the seed profiles and the topic rules."""
 
     embedder: Embedder
     profiles: list[SeedProfile]
+    tagger: TopicTagger
+    languages: frozenset[str] | None  # languages the model covers; None: all
 
 
 def load_enricher(settings: Settings) -> Enricher:
-    """Load the model named in settings and build a profile for every seed story."""
+    """Load the model named in settings, the seeds folder's gazetteer and topic rules, and every seed's profile."""
     embedder = load_embedder(settings.model_name, settings.embed_batch_size)
-    return Enricher(embedder=embedder, profiles=build_profiles(load_seeds(settings.seeds_dir), embedder))
+    gazetteer = load_gazetteer(settings.seeds_dir / "entities.yaml")
+    return Enricher(
+        embedder=embedder,
+        profiles=build_profiles(load_seeds(settings.seeds_dir), embedder),
+        tagger=load_topics(settings.seeds_dir / "topics.yaml", gazetteer),
+        languages=model_languages(settings.model_name, settings.model_languages),
+    )
+
+
+def standfirst_and_body(summary: str, body: str) -> str:
+    """The text topics and entities are read from: the standfirst, unless the body already opens with it."""
+    summary, body = summary.strip(), body.strip()
+    return body if not summary or summary in body[: len(summary) + 200] else f"{summary}\n{body}"
 
 
 def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
-    """Language, vector and seed relevance for each article (same order)."""
-    embedder, profiles = enricher.embedder, enricher.profiles
-    vectors = embedder.encode([embedding_text(a.title, a.summary, a.body) for a in articles])
-    relevance = seed_relevance(vectors, profiles)
+    """Language, vector, topics, entities and relevance to every seed, for each article (same order)."""
+    vectors = enricher.embedder.encode([embedding_text(a.title, a.summary, a.body) for a in articles])
+    cosines = seed_cosines(vectors, enricher.profiles)
     enrichments = []
     for row, article in enumerate(articles):
         language = detect_language(article.title, article.body or article.summary, hint=article.language_hint)
-        scores = {p.seed.id: round(float(relevance[row, col]), 4) for col, p in enumerate(profiles)}
+        text = standfirst_and_body(article.summary, article.body)
+        tags = enricher.tagger.tag(article.title, text)
+        entities = enricher.tagger.gazetteer.find_entities(f"{article.title}\n{text}")
+        covered = enricher.languages is None or language.code in enricher.languages
+        scores = {
+            p.seed.id: relevance(p.seed, float(cosines[row, col]), entities, tags.topics, covered)
+            for col, p in enumerate(enricher.profiles)
+        }
         enrichments.append(
             Enrichment(
                 language=language.code,
                 language_confidence=language.confidence,
                 embedding=tuple(float(x) for x in vectors[row]),
-                model=embedder.model_id,
-                seed_similarity=scores,
-                matched_seeds=tuple(p.seed.id for p in profiles if scores[p.seed.id] >= p.threshold),
+                model=enricher.embedder.model_id,
+                topics=tuple(tags.topics),
+                topic_scores={t: round(s, 3) for t, s in tags.scores.items() if s > 0},
+                topic_terms={t: terms for t, terms in tags.matched.items() if terms},
+                entities=tuple(sorted(entities)),
+                seed_similarity={seed_id: round(r.score, 4) for seed_id, r in scores.items()},
+                seed_reasons={seed_id: r.reasons() for seed_id, r in scores.items()},
+                matched_seeds=tuple(p.seed.id for p in enricher.profiles if scores[p.seed.id].score >= p.threshold),
             )
         )
     return enrichments

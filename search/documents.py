@@ -31,6 +31,7 @@ def article_document(article: Article, enrichment: Enrichment) -> dict:
         "entities": list(enrichment.entities),
         "matched_seeds": list(enrichment.matched_seeds),
         "seed_similarity": dict(enrichment.seed_similarity),
+        "seed_reasons": dict(enrichment.seed_reasons),
         "dup_group": enrichment.dup_group,
         "model": enrichment.model,
         "embedding": list(enrichment.embedding),

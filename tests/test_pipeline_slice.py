@@ -17,7 +17,9 @@ SEED = "belarus-2020-09"
 
 @pytest.fixture(scope="module")
 def slice_runs(settings: Settings, es) -> tuple[Settings, str, RunReport, RunReport]:
-    run_settings = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}slice-", "host_min_interval": 0.0})
+    run_settings = settings.model_copy(
+        update={"index_prefix": f"{settings.index_prefix}slice-", "host_min_interval": 0.0}
+    )
     with serve_sample_news() as base_url:
         sources = [Source.model_validate(entry) for entry in feed_list(base_url)]
         first = run_once(run_settings, sources)
