@@ -88,9 +88,7 @@ def parse_seed(content: str, path: Path | None = None) -> Seed:
 
 def load_seeds(directory: Path) -> list[Seed]:
     """Every seed story under `directory/stories`, sorted by id; ids must be unique."""
-    seeds = [
-        parse_seed(p.read_text(encoding="utf-8"), p) for p in sorted((directory / "stories").glob("*.txt"))
-    ]
+    seeds = [parse_seed(p.read_text(encoding="utf-8"), p) for p in sorted((directory / "stories").glob("*.txt"))]
     ids = [s.id for s in seeds]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

@@ -34,9 +34,7 @@ def bulk_create(
     client: Elasticsearch, index: str, documents: Iterable[tuple[str, dict]], chunk_size: int = 200
 ) -> IndexReport:
     """Index `(id, source)` pairs with `op_type=create`; conflicts count as duplicates, other errors per id."""
-    actions = (
-        {"_op_type": "create", "_index": index, "_id": doc_id, "_source": src} for doc_id, src in documents
-    )
+    actions = ({"_op_type": "create", "_index": index, "_id": doc_id, "_source": src} for doc_id, src in documents)
     report = IndexReport()
     for ok, item in streaming_bulk(
         client,
