@@ -14,19 +14,17 @@ import argparse
 import json
 import re
 import time
-from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir, ranking_metrics
-from enrich.annotate import load_enricher, standfirst_and_body
+from enrich.annotate import Enricher, article_signals, load_enricher
 from enrich.embed import embedding_text
 from enrich.language import detect_language
-from enrich.relevance import RelevanceModel, relevance
-from enrich.seeds import Seed
-from enrich.topics import TopicTagger
+from enrich.relevance import ArticleSignals, RelevanceModel, SeedProfile, relevance
 from mediamon.settings import Settings
 
 # The baseline's keyword list: stems of Belarus and its crisis's names in the benchmark's languages.
@@ -43,41 +41,23 @@ def keyword_counts(articles: list[BenchArticle]) -> np.ndarray:
     return np.array([len(BASELINE_STEMS.findall(f"{a.title} {a.description} {a.body}")) for a in articles], float)
 
 
-@dataclass(frozen=True, slots=True)
-class Signals:
-    """What the pipeline knows of one article before combining: language, entities, topics."""
-
-    language: str | None
-    entities: dict[str, int]
-    topics: tuple[str, ...]
-
-
-def article_signals(articles: list[BenchArticle], tagger: TopicTagger) -> list[Signals]:
-    """Language, entity counts and topics of every article, as `enrich.annotate` computes them."""
+def bench_signals(articles: list[BenchArticle], cosines: np.ndarray, enricher: Enricher) -> list[ArticleSignals]:
+    """What `enrich.annotate` computes of every article before relevance: language, entities, topics, time."""
     signals = []
-    for a in articles:
-        text = standfirst_and_body(a.description, a.body)
+    for a, cosine in zip(articles, cosines, strict=True):
         language = detect_language(a.title, a.body or a.description).code
-        tags = tagger.tag(a.title, text)
-        signals.append(Signals(language, tagger.gazetteer.find_entities(f"{a.title}\n{text}"), tuple(tags.topics)))
+        published = date.fromisoformat(a.published[:10]) if a.published else None
+        signals.append(
+            article_signals(a.title, a.description, a.body, published, language, np.array([cosine]), enricher)
+        )
     return signals
 
 
 def mediamon_scores(
-    seed: Seed,
-    cosines: np.ndarray,
-    signals: list[Signals],
-    languages: frozenset[str] | None,
-    model: RelevanceModel | None = None,
+    profile: SeedProfile, signals: list[ArticleSignals], model: RelevanceModel | None = None
 ) -> np.ndarray:
     """mediamon's relevance of every article to the seed."""
-    model = model or RelevanceModel()
-    return np.array(
-        [
-            relevance(seed, float(c), s.entities, s.topics, languages is None or s.language in languages, model).score
-            for c, s in zip(cosines, signals, strict=True)
-        ]
-    )
+    return np.array([relevance(profile, 0, s, model).score for s in signals])
 
 
 def evaluate(name: str, scores: np.ndarray, articles: list[BenchArticle]) -> dict[str, object]:
@@ -106,10 +86,10 @@ def main() -> None:
     vectors = cached_vectors(settings, embedder.model_id, texts, embedder.encode)
     console.print(f"{len(articles)} articles embedded with {embedder.model_id} in {time.perf_counter() - start:.0f} s")
 
-    start = time.perf_counter()
-    signals = article_signals(articles, enricher.tagger)
-    console.print(f"language, entities and topics of {len(articles)} articles in {time.perf_counter() - start:.0f} s")
     cosines = (vectors @ profile.vectors.T).max(axis=1)
+    start = time.perf_counter()
+    signals = bench_signals(articles, cosines, enricher)
+    console.print(f"language, entities and topics of {len(articles)} articles in {time.perf_counter() - start:.0f} s")
     keywords = keyword_counts(articles)
     seed_text = embedder.encode([f"{seed.title}\n{seed.text}"])[0]
     summary = embedder.encode([seed.summaries["en"]])[0]
@@ -118,7 +98,7 @@ def main() -> None:
         evaluate(f"model, seed's own text ({seed.language})", vectors @ seed_text, articles),
         evaluate("model, English summary", vectors @ summary, articles),
         evaluate("keyword-gated model, English summary", (vectors @ summary) + (keywords > 0), articles),
-        evaluate("mediamon relevance", mediamon_scores(seed, cosines, signals, enricher.languages), articles),
+        evaluate("mediamon relevance", mediamon_scores(profile, signals), articles),
     ]
     table = Table(title=f"Seed {seed.id}: ranking on {len(articles)} articles ({embedder.model_id})")
     for column in ("method", "nDCG@10", "nDCG@50", "recall@50", "multi nDCG@10", "multi nDCG@50"):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
 
 from enrich.embed import Embedder, embedding_text, load_embedder, model_languages
 from enrich.gazetteer import load_gazetteer
 from enrich.language import detect_language
-from enrich.relevance import SeedProfile, build_profiles, relevance, seed_cosines
+from enrich.relevance import ArticleSignals, SeedProfile, build_profiles, relevance, seed_cosines
 from enrich.seeds import load_seeds
 from enrich.topics import TopicTagger, load_topics
 from mediamon.records import Article, Enrichment
@@ -27,11 +30,11 @@ class Enricher:
 def load_enricher(settings: Settings) -> Enricher:
     """Load the model named in settings, the seeds folder's gazetteer and topic rules, and every seed's profile."""
     embedder = load_embedder(settings.model_name, settings.embed_batch_size)
-    gazetteer = load_gazetteer(settings.seeds_dir / "entities.yaml")
+    tagger = load_topics(settings.seeds_dir / "topics.yaml", load_gazetteer(settings.seeds_dir / "entities.yaml"))
     return Enricher(
         embedder=embedder,
-        profiles=build_profiles(load_seeds(settings.seeds_dir), embedder),
-        tagger=load_topics(settings.seeds_dir / "topics.yaml", gazetteer),
+        profiles=build_profiles(load_seeds(settings.seeds_dir), embedder, tagger),
+        tagger=tagger,
         languages=model_languages(settings.model_name, settings.model_languages),
     )
 
@@ -42,6 +45,30 @@ def standfirst_and_body(summary: str, body: str) -> str:
     return body if not summary or summary in body[: len(summary) + 200] else f"{summary}\n{body}"
 
 
+def article_signals(
+    title: str,
+    summary: str,
+    body: str,
+    published: date | None,
+    language: str | None,
+    cosines: np.ndarray,
+    enricher: Enricher,
+) -> ArticleSignals:
+    """Entities, topics and the rest of what relevance needs, for one article."""
+    text = standfirst_and_body(summary, body)
+    tags = enricher.tagger.tag(title, text)
+    return ArticleSignals(
+        cosines=cosines,
+        entity_counts=enricher.tagger.gazetteer.find_entities(f"{title}\n{text}"),
+        topic_scores=tags.scores,
+        topics=tuple(tags.topics),
+        matched_terms=tags.matched,
+        embedding_applies=enricher.languages is None or language in enricher.languages,
+        published=published,
+        text=f"{title}\n{text}",
+    )
+
+
 def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
     """Language, vector, topics, entities and relevance to every seed, for each article (same order)."""
     vectors = enricher.embedder.encode([embedding_text(a.title, a.summary, a.body) for a in articles])
@@ -49,24 +76,21 @@ def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
     enrichments = []
     for row, article in enumerate(articles):
         language = detect_language(article.title, article.body or article.summary, hint=article.language_hint)
-        text = standfirst_and_body(article.summary, article.body)
-        tags = enricher.tagger.tag(article.title, text)
-        entities = enricher.tagger.gazetteer.find_entities(f"{article.title}\n{text}")
-        covered = enricher.languages is None or language.code in enricher.languages
-        scores = {
-            p.seed.id: relevance(p.seed, float(cosines[row, col]), entities, tags.topics, covered)
-            for col, p in enumerate(enricher.profiles)
-        }
+        published = article.published_at.date() if article.published_at else None
+        signals = article_signals(
+            article.title, article.summary, article.body, published, language.code, cosines[row], enricher
+        )
+        scores = {p.seed.id: relevance(p, col, signals) for col, p in enumerate(enricher.profiles)}
         enrichments.append(
             Enrichment(
                 language=language.code,
                 language_confidence=language.confidence,
                 embedding=tuple(float(x) for x in vectors[row]),
                 model=enricher.embedder.model_id,
-                topics=tuple(tags.topics),
-                topic_scores={t: round(s, 3) for t, s in tags.scores.items() if s > 0},
-                topic_terms={t: terms for t, terms in tags.matched.items() if terms},
-                entities=tuple(sorted(entities)),
+                topics=signals.topics,
+                topic_scores={t: round(s, 3) for t, s in signals.topic_scores.items() if s > 0},
+                topic_terms={t: terms for t, terms in signals.matched_terms.items() if terms},
+                entities=tuple(sorted(signals.entity_counts)),
                 seed_similarity={seed_id: round(r.score, 4) for seed_id, r in scores.items()},
                 seed_reasons={seed_id: r.reasons() for seed_id, r in scores.items()},
                 matched_seeds=tuple(p.seed.id for p in enricher.profiles if scores[p.seed.id].score >= p.threshold),

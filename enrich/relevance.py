@@ -1,42 +1,54 @@
 """Relevance of articles to seed stories, with its reasons.
 
-An article's relevance to a seed combines three signals, each in 0..1:
+An article's relevance to a seed is the weighted mean of four signals, each in 0..1:
 - `embedding`: cosine between the article's vector and the closest of the seed's texts (its summaries and story),
-  rescaled between a noise floor and a ceiling; used only for languages the model covers, since an English-only
-  model compares a Russian article with an English summary at noise level whatever the article says;
-- `entities`: how many of the seed's key entities (its header's `entities`, found through the multilingual alias
-  gazetteer in any script) the article names, each saturating with repeated mentions;
-- `topics`: the share of the seed's topics the article is tagged with.
-The weighted mean of the available signals is halved when the article lacks the seed's main topic (its first),
-so look-alikes that share words but not the subject sink. Weights and thresholds are calibrated on the development
-half of the news benchmark (`bench/relevance.py`, figures in `docs/benchmarks.md`).
+  rescaled between a noise floor and a ceiling. It counts only for languages the model covers: an English-only
+  model compares a Russian article with an English summary at noise level, whatever the article says.
+- `entities`: cosine between the article's and the seed's entity profiles (log-scaled mention counts of the
+  gazetteer's people, places and organisations, found in any script); the seed's profile is read from its own
+  texts, with the analyst's key entities counted at least twice.
+- `topics`: cosine between the article's and the seed's sub-topic score profiles (the seed's own text tagged by the
+  same rules), so coverage of the same angle of the story (Russia's backing, sanctions) beats another angle.
+- `time`: 1 within `window_days` of the seed's date, fading over a year; for undated articles, the share of the
+  years they mention that are the seed's year (0.5 when they mention none).
+The mean is then scaled by how much the article is about the seed's main topic (its first): tagged, 1; mentioned
+but not tagged, `mention_factor`; absent, `absent_factor`. So look-alikes (the OSCE Minsk Group, the Minsk
+agreements) and passing mentions sink. Weights were calibrated on the development half of the news benchmark
+(`bench/relevance.py`; figures and the calibration in `docs/benchmarks.md`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
 from enrich.embed import Embedder
 from enrich.seeds import Seed
+from enrich.topics import TopicTagger
 
 # Articles at or above this relevance are `matched_seeds` unless the seed header sets its own threshold.
-DEFAULT_THRESHOLD = 0.45
+DEFAULT_THRESHOLD = 0.5
+YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
 
 
 @dataclass(frozen=True, slots=True)
 class RelevanceModel:
     """How the signals combine. The defaults are the calibrated ones."""
 
-    embedding_weight: float = 0.5
-    entity_weight: float = 0.3
-    topic_weight: float = 0.2
+    embedding_weight: float = 0.6
+    entity_weight: float = 0.2
+    topic_weight: float = 0.1
+    time_weight: float = 0.1
     cosine_floor: float = 0.15
     cosine_ceiling: float = 0.65
-    mention_half_life: float = 1.0
-    off_topic_factor: float = 0.5
+    window_days: int = 60
+    mention_factor: float = 0.5
+    absent_factor: float = 0.1
 
 
 DEFAULT_MODEL = RelevanceModel()
@@ -44,40 +56,96 @@ DEFAULT_MODEL = RelevanceModel()
 
 @dataclass(frozen=True, slots=True)
 class SeedProfile:
-    """A seed and the vectors of the texts that stand for it (summaries, story)."""
+    """A seed with what articles are compared against: text vectors, entity and sub-topic profiles."""
 
     seed: Seed
     vectors: np.ndarray
+    entities: dict[str, float]
+    topics: dict[str, float]
 
     @property
     def threshold(self) -> float:
         return self.seed.threshold if self.seed.threshold is not None else DEFAULT_THRESHOLD
 
+    @property
+    def main_topic(self) -> str | None:
+        return self.seed.topics[0] if self.seed.topics else None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleSignals:
+    """What enrichment found in one article, before it is compared with any seed."""
+
+    cosines: np.ndarray  # one per seed profile, in profile order
+    entity_counts: Mapping[str, int]
+    topic_scores: Mapping[str, float]
+    topics: tuple[str, ...]
+    matched_terms: Mapping[str, list[str]]
+    embedding_applies: bool
+    published: date | None
+    text: str
+
 
 @dataclass(frozen=True, slots=True)
 class Relevance:
-    """An article's relevance to one seed and why: the signals that made it."""
+    """An article's relevance to one seed and why."""
 
     score: float
     cosine: float
-    embedding: float | None
+    embedding_used: bool
     entities: tuple[str, ...]
     topics: tuple[str, ...]
+    time: float
 
     def reasons(self) -> dict[str, object]:
         """JSON-ready evidence for analysts and alert emails."""
         return {
             "score": round(self.score, 4),
             "cosine": round(self.cosine, 4),
-            "embedding_used": self.embedding is not None,
+            "embedding_used": self.embedding_used,
             "entities": list(self.entities),
             "topics": list(self.topics),
+            "time": round(self.time, 3),
         }
 
 
-def build_profiles(seeds: list[Seed], embedder: Embedder) -> list[SeedProfile]:
-    """Embed each seed's texts once."""
-    return [SeedProfile(seed, embedder.encode(seed.texts())) for seed in seeds]
+def _unit(profile: Mapping[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(v * v for v in profile.values()))
+    return {k: v / norm for k, v in profile.items() if v > 0} if norm else {}
+
+
+def entity_profile(counts: Mapping[str, int]) -> dict[str, float]:
+    """Unit-length log-scaled entity profile."""
+    return _unit({entity: math.log1p(n) for entity, n in counts.items()})
+
+
+def topic_profile(scores: Mapping[str, float], main_topic: str | None) -> dict[str, float]:
+    """Unit-length profile of the sub-topic scores (the main topic itself left out)."""
+    return _unit({topic: max(0.0, s) for topic, s in scores.items() if topic != main_topic})
+
+
+def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    return sum(v * b.get(k, 0.0) for k, v in a.items())
+
+
+def build_profiles(seeds: list[Seed], embedder: Embedder, tagger: TopicTagger) -> list[SeedProfile]:
+    """Embed each seed's texts once and read its entity and sub-topic profiles from its own words."""
+    profiles = []
+    for seed in seeds:
+        text = "\n".join([*seed.summaries.values(), seed.text])
+        counts = dict(tagger.gazetteer.find_entities(f"{seed.title}\n{text}"))
+        for entity in seed.entities:
+            counts[entity] = max(counts.get(entity, 0), 2)
+        main = seed.topics[0] if seed.topics else None
+        profiles.append(
+            SeedProfile(
+                seed=seed,
+                vectors=embedder.encode(seed.texts()),
+                entities=entity_profile(counts),
+                topics=topic_profile(tagger.tag(seed.title, text).scores, main),
+            )
+        )
+    return profiles
 
 
 def seed_cosines(vectors: np.ndarray, profiles: list[SeedProfile]) -> np.ndarray:
@@ -87,31 +155,39 @@ def seed_cosines(vectors: np.ndarray, profiles: list[SeedProfile]) -> np.ndarray
     return np.stack([(vectors @ p.vectors.T).max(axis=1) for p in profiles], axis=1)
 
 
+def time_signal(seed_date: date, published: date | None, text: str, window_days: int) -> float:
+    """How close in time the article is to the seed (see the module docstring)."""
+    if published is not None:
+        days = abs((published - seed_date).days)
+        return 1.0 if days <= window_days else max(0.0, 1.0 - (days - window_days) / 365)
+    years = YEAR.findall(text)
+    if not years:
+        return 0.5
+    return sum(1 for y in years if int(y) == seed_date.year) / len(years)
+
+
 def relevance(
-    seed: Seed,
-    cosine: float,
-    entity_counts: Mapping[str, int],
-    topics: Collection[str],
-    embedding_applies: bool,
-    model: RelevanceModel | None = None,
+    profile: SeedProfile, column: int, article: ArticleSignals, model: RelevanceModel | None = None
 ) -> Relevance:
-    """Combine the signals of one article for one seed (see the module docstring)."""
+    """Combine an article's signals for one seed (`column` is the seed's place in the profile list)."""
     model = model or DEFAULT_MODEL
-    signals: list[tuple[float, float]] = []
-    embedding = None
-    if embedding_applies:
+    cosine = float(article.cosines[column])
+    entities = _cosine(entity_profile(article.entity_counts), profile.entities)
+    main = profile.main_topic
+    topics = _cosine(topic_profile(article.topic_scores, main), profile.topics)
+    time = time_signal(profile.seed.date, article.published, article.text, model.window_days)
+    signals = [(model.entity_weight, entities), (model.topic_weight, topics), (model.time_weight, time)]
+    if article.embedding_applies:
         span = model.cosine_ceiling - model.cosine_floor
-        embedding = float(np.clip((cosine - model.cosine_floor) / span, 0.0, 1.0))
-        signals.append((model.embedding_weight, embedding))
-    found = tuple(e for e in seed.entities if entity_counts.get(e, 0) > 0)
-    if seed.entities:
-        saturation = [1.0 - 0.5 ** (entity_counts.get(e, 0) / model.mention_half_life) for e in seed.entities]
-        signals.append((model.entity_weight, sum(saturation) / len(seed.entities)))
-    shared = tuple(t for t in seed.topics if t in topics)
-    if seed.topics:
-        signals.append((model.topic_weight, len(shared) / len(seed.topics)))
-    total = sum(w for w, _ in signals)
-    score = sum(w * s for w, s in signals) / total if total else 0.0
-    if seed.topics and seed.topics[0] not in topics:
-        score *= model.off_topic_factor
-    return Relevance(score=score, cosine=float(cosine), embedding=embedding, entities=found, topics=shared)
+        signals.append((model.embedding_weight, float(np.clip((cosine - model.cosine_floor) / span, 0.0, 1.0))))
+    score = sum(w * s for w, s in signals) / sum(w for w, _ in signals)
+    if main is not None and main not in article.topics:
+        score *= model.mention_factor if article.topic_scores.get(main, 0.0) > 0 else model.absent_factor
+    return Relevance(
+        score=score,
+        cosine=cosine,
+        embedding_used=article.embedding_applies,
+        entities=tuple(e for e in profile.entities if article.entity_counts.get(e, 0) > 0),
+        topics=tuple(t for t in profile.seed.topics if t in article.topics),
+        time=time,
+    )

@@ -1,0 +1,128 @@
+"""Seed relevance on our own multilingual sample news, and the pieces it is made of."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pytest
+
+from enrich.annotate import annotate, load_enricher, standfirst_and_body
+from enrich.relevance import ArticleSignals, entity_profile, relevance, time_signal
+from mediamon.records import Article
+from mediamon.sample_news import load_items
+from mediamon.settings import Settings
+
+SEED = "belarus-2020-09"
+
+
+@pytest.fixture(scope="module")
+def enricher():
+    return load_enricher(Settings())
+
+
+@pytest.fixture(scope="module")
+def scored(enricher):
+    items = load_items()
+    articles = [
+        Article(
+            id=item.id,
+            url=f"http://127.0.0.1/{item.id}",
+            source_id=item.source,
+            outlet=item.source,
+            title=item.title,
+            body="\n".join(item.body),
+            summary=item.summary,
+            published_at=item.published,
+            fetched_at=datetime.now(UTC),
+            extraction_status="ok",
+        )
+        for item in items
+    ]
+    return list(zip(items, annotate(articles, enricher), strict=True))
+
+
+def test_in_every_language_the_seeds_thread_outranks_the_protests_which_outrank_the_unrelated(scored):
+    by_language = defaultdict(lambda: defaultdict(list))
+    for item, enrichment in scored:
+        by_language[item.lang][item.grade].append((enrichment.seed_similarity[SEED], item.id))
+    assert {"nl", "en", "ru", "be", "uk", "pl", "de"} <= set(by_language)
+    for language, grades in by_language.items():
+        if 3 in grades and 2 in grades:
+            assert min(grades[3])[0] > max(grades[2])[0], (language, grades)
+        if 2 in grades and 0 in grades:
+            assert min(grades[2])[0] > max(grades[0])[0], (language, grades)
+
+
+def test_look_alikes_and_unrelated_news_are_not_matched(scored):
+    for item, enrichment in scored:
+        if item.grade == 0:
+            assert SEED not in enrichment.matched_seeds, item.id
+            assert "belarus" not in enrichment.topics, item.id
+        if item.grade == 3:
+            assert SEED in enrichment.matched_seeds, item.id
+
+
+def test_every_score_comes_with_its_reasons(scored):
+    item, enrichment = next((i, e) for i, e in scored if i.grade == 3 and i.lang == "ru")
+    reasons = enrichment.seed_reasons[SEED]
+    assert reasons["score"] == pytest.approx(enrichment.seed_similarity[SEED], abs=1e-4)
+    assert reasons["embedding_used"] is False  # the offline model is English-only: Russian is matched otherwise
+    assert {"lukashenko", "putin"} <= set(reasons["entities"])
+    assert "belarus.russia" in reasons["topics"]
+    assert enrichment.language == "ru"
+
+
+def test_time_signal():
+    seed_day = date(2020, 9, 10)
+    assert time_signal(seed_day, date(2020, 10, 20), "", 60) == 1.0
+    assert time_signal(seed_day, date(2021, 9, 10), "", 60) == pytest.approx(1 - (365 - 60) / 365)
+    assert time_signal(seed_day, date(2023, 1, 1), "", 60) == 0.0
+    assert time_signal(seed_day, None, "In August 2020 and again in 2022.", 60) == 0.5
+    assert time_signal(seed_day, None, "No years here, only 12345 and 3000.", 60) == 0.5
+    assert time_signal(seed_day, None, "Since 2020 and 2020 again", 60) == 1.0
+
+
+def test_entity_profile_is_unit_length_and_log_scaled():
+    profile = entity_profile({"belarus": 9, "putin": 1, "absent": 0})
+    assert set(profile) == {"belarus", "putin"}
+    assert sum(v * v for v in profile.values()) == pytest.approx(1.0)
+    assert profile["belarus"] / profile["putin"] == pytest.approx(np.log1p(9) / np.log1p(1))
+
+
+def _signals(enricher, title: str, text: str, cosine: float, applies: bool) -> ArticleSignals:
+    tags = enricher.tagger.tag(title, text)
+    return ArticleSignals(
+        cosines=np.array([cosine]),
+        entity_counts=enricher.tagger.gazetteer.find_entities(f"{title}\n{text}"),
+        topic_scores=tags.scores,
+        topics=tuple(tags.topics),
+        matched_terms=tags.matched,
+        embedding_applies=applies,
+        published=date(2020, 9, 14),
+        text=text,
+    )
+
+
+def test_embedding_counts_only_where_the_model_covers_the_language(enricher):
+    profile = enricher.profiles[0]
+    title, text = "Putin promises Lukashenko a loan", "Putin met Lukashenko in Sochi and backed the union state."
+    covered_high = relevance(profile, 0, _signals(enricher, title, text, 0.9, True)).score
+    covered_low = relevance(profile, 0, _signals(enricher, title, text, 0.1, True)).score
+    uncovered = relevance(profile, 0, _signals(enricher, title, text, 0.1, False))
+    assert covered_high > covered_low
+    assert uncovered.embedding_used is False and uncovered.score > covered_low
+
+
+def test_a_look_alike_sinks_even_with_a_high_cosine(enricher):
+    profile = enricher.profiles[0]
+    text = "The OSCE Minsk Group co-chairs called for a ceasefire in Nagorno-Karabakh; Russia offered talks."
+    look_alike = relevance(profile, 0, _signals(enricher, "Minsk Group urges ceasefire", text, 0.9, True))
+    assert look_alike.score < 0.1
+
+
+def test_standfirst_is_not_counted_twice():
+    assert standfirst_and_body("Lead.", "Lead.\nMore text.") == "Lead.\nMore text."
+    assert standfirst_and_body("Lead.", "Other text.") == "Lead.\nOther text."
+    assert standfirst_and_body("", "Body.") == "Body."
