@@ -21,10 +21,12 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir, ranking_metrics
+from bench.tagging import tagging_metrics
 from enrich.annotate import Enricher, article_signals, load_enricher
 from enrich.embed import embedding_text
 from enrich.language import detect_language
 from enrich.relevance import ArticleSignals, RelevanceModel, SeedProfile, relevance
+from enrich.similarity import article_similarity, name_profile
 from mediamon.settings import Settings
 
 # The baseline's keyword list: stems of Belarus and its crisis's names in the benchmark's languages.
@@ -58,6 +60,60 @@ def mediamon_scores(
 ) -> np.ndarray:
     """mediamon's relevance of every article to the seed."""
     return np.array([relevance(profile, 0, s, model).score for s in signals])
+
+
+def pair_correlations(settings: Settings, enricher: Enricher) -> list[dict[str, object]]:
+    """Pearson r with the human score (-Overall) on pairs.jsonl, per language pair: the model's cosine and ours."""
+    rows = [json.loads(line) for line in (news_dir(settings) / "pairs.jsonl").read_text(encoding="utf-8").splitlines()]
+    first = enricher.embedder.encode([r["text1"] for r in rows])
+    second = enricher.embedder.encode([r["text2"] for r in rows])
+    cosines = (first * second).sum(axis=1)
+    languages = enricher.languages
+    ours = np.array(
+        [
+            article_similarity(
+                float(c),
+                name_profile(r["text1"]),
+                name_profile(r["text2"]),
+                languages is None or {r["lang1"], r["lang2"]} <= languages,
+            )
+            for c, r in zip(cosines, rows, strict=True)
+        ]
+    )
+    human = -np.array([float(r["Overall"]) for r in rows])
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(f"{r['lang1']}-{r['lang2']}", []).append(i)
+    return [
+        {
+            "pair": pair,
+            "n": len(idx),
+            "model": float(np.corrcoef(cosines[idx], human[idx])[0, 1]),
+            "mediamon": float(np.corrcoef(ours[idx], human[idx])[0, 1]),
+        }
+        for pair, idx in sorted(groups.items())
+    ]
+
+
+def threshold_table(scores: np.ndarray, articles: list[BenchArticle], thresholds: list[float]) -> list[dict]:
+    """Precision and recall of `matched_seeds` (score >= threshold) for articles of grade >= 2."""
+    relevant = np.array([a.grade >= 2 for a in articles])
+    rows = []
+    for t in thresholds:
+        matched = scores >= t
+        tp = int((matched & relevant).sum())
+        rows.append(
+            {
+                "threshold": t,
+                "matched": int(matched.sum()),
+                "precision": tp / matched.sum() if matched.sum() else 0.0,
+                "recall": tp / relevant.sum(),
+                "grade>=1 share": float(np.mean([a.grade >= 1 for a in np.array(articles)[matched]]))
+                if matched.any()
+                else 0.0,
+            }
+        )
+    return rows
 
 
 def evaluate(name: str, scores: np.ndarray, articles: list[BenchArticle]) -> dict[str, object]:
@@ -111,9 +167,51 @@ def main() -> None:
             *(f"{m[k]:.3f}" for k in ("ndcg@10", "ndcg@50")),
         )
     console.print(table)
+
+    scores = mediamon_scores(profile, signals)
+    thresholds = threshold_table(scores, articles, [0.3, 0.4, 0.5, 0.6, 0.7])
+    table = Table(
+        title=f"matched_seeds at a threshold (relevant = grade >= 2; the seed's threshold is {profile.threshold})"
+    )
+    for column in ("threshold", "matched", "precision", "recall", "grade>=1 share"):
+        table.add_column(column)
+    for row in thresholds:
+        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()))
+    console.print(table)
+
+    tagging = tagging_metrics(
+        articles, [{"id": a.id, "topics": list(a.topics)} for a in articles if a.topics], enricher.tagger
+    )
+    table = Table(title=f"Topic tagging ({tagging['articles']} articles, {tagging['articles_per_second']} articles/s)")
+    for column in ("topic", "precision", "recall", "F1", "tp", "fp", "fn"):
+        table.add_column(column)
+    for topic, m in tagging["topics"].items():
+        table.add_row(
+            topic, *(f"{m[k]:.3f}" for k in ("precision", "recall", "f1")), *(str(m[k]) for k in ("tp", "fp", "fn"))
+        )
+    console.print(table)
+    console.print(f"look-alikes (Minsk Group, Minsk agreements) tagged belarus: {len(tagging['trap_false_positives'])}")
+
+    pairs = pair_correlations(settings, enricher)
+    table = Table(title="pairs.jsonl: Pearson r with the human similarity, per language pair")
+    for column in ("pair", "n", "model cosine", "mediamon"):
+        table.add_column(column)
+    for row in pairs:
+        table.add_row(row["pair"], str(row["n"]), f"{row['model']:.3f}", f"{row['mediamon']:.3f}")
+    console.print(table)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"model": embedder.model_id, "ranking": results}, handle, indent=2)
+            json.dump(
+                {
+                    "model": embedder.model_id,
+                    "ranking": results,
+                    "thresholds": thresholds,
+                    "tagging": {k: tagging[k] for k in ("topics", "trap_false_positives", "articles_per_second")},
+                    "pairs": pairs,
+                },
+                handle,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":
