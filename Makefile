@@ -6,6 +6,9 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 MEDIAMON := $(VENV)/bin/mediamon
+AIRFLOW_HOME := $(CURDIR)/.mediamon/airflow
+AIRFLOW_PORT ?= 8080
+AIRFLOW_PARALLELISM ?= 8
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -45,3 +48,41 @@ format: install
 
 clean: es-down
 	rm -rf $(TOOLS) $(VENV)
+
+# `make up`: the local Elasticsearch node (unless MEDIAMON_ES_URL points at another cluster) and `airflow standalone`
+# (scheduler, DAG processor, triggerer, API server and UI) in the background, running dags/ with its SQLite
+# metadata, log and admin password in $(AIRFLOW_HOME). `make down` stops what `make up` started.
+up: install
+	@mkdir -p $(AIRFLOW_HOME)
+	@if [ -n "$$MEDIAMON_ES_URL" ]; then echo "Elasticsearch: $$MEDIAMON_ES_URL (not started here)"; \
+	elif $(MEDIAMON) es status >/dev/null 2>&1; then echo "Elasticsearch: the local node is already running"; \
+	else $(MEDIAMON) es up && touch $(AIRFLOW_HOME)/es-started; fi
+	@if [ -f $(AIRFLOW_HOME)/standalone.pid ] && kill -0 "$$(cat $(AIRFLOW_HOME)/standalone.pid)" 2>/dev/null; then \
+	  echo "Airflow: already running (pid $$(cat $(AIRFLOW_HOME)/standalone.pid))"; \
+	else \
+	  AIRFLOW_HOME=$(AIRFLOW_HOME) AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags AIRFLOW__CORE__LOAD_EXAMPLES=False \
+	  AIRFLOW__API__PORT=$(AIRFLOW_PORT) AIRFLOW__API__BASE_URL=http://localhost:$(AIRFLOW_PORT) \
+	  AIRFLOW__CORE__PARALLELISM=$(AIRFLOW_PARALLELISM) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+	  setsid nohup $(VENV)/bin/airflow standalone >$(AIRFLOW_HOME)/standalone.log 2>&1 </dev/null & \
+	  echo $$! >$(AIRFLOW_HOME)/standalone.pid; \
+	  echo "Airflow: starting (pid $$!), log $(AIRFLOW_HOME)/standalone.log"; \
+	fi
+	@for i in $$(seq 180); do \
+	  curl -fs -o /dev/null http://127.0.0.1:$(AIRFLOW_PORT)/api/v2/monitor/health && break; \
+	  kill -0 "$$(cat $(AIRFLOW_HOME)/standalone.pid)" 2>/dev/null || { tail -20 $(AIRFLOW_HOME)/standalone.log; exit 1; }; \
+	  sleep 1; \
+	done; \
+	curl -fs -o /dev/null http://127.0.0.1:$(AIRFLOW_PORT)/api/v2/monitor/health || \
+	  { echo "Airflow did not answer on port $(AIRFLOW_PORT) within 3 minutes: see $(AIRFLOW_HOME)/standalone.log"; exit 1; }
+	@echo "Airflow UI: http://localhost:$(AIRFLOW_PORT)  user: admin  password: \
+	$$($(VENV)/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' \
+	$(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
+
+down:
+	@if [ -f $(AIRFLOW_HOME)/standalone.pid ] && kill -0 "$$(cat $(AIRFLOW_HOME)/standalone.pid)" 2>/dev/null; then \
+	  pid=$$(cat $(AIRFLOW_HOME)/standalone.pid); kill -TERM -- -$$pid; \
+	  for i in $$(seq 30); do kill -0 $$pid 2>/dev/null || break; sleep 1; done; \
+	  kill -KILL -- -$$pid 2>/dev/null || true; echo "Airflow: stopped"; \
+	else echo "Airflow: not running"; fi
+	@rm -f $(AIRFLOW_HOME)/standalone.pid
+	@if [ -f $(AIRFLOW_HOME)/es-started ]; then $(MEDIAMON) es down && rm -f $(AIRFLOW_HOME)/es-started; fi

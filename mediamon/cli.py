@@ -232,3 +232,174 @@ def seeds_show(seed_id: str, as_json: JsonFlag = False) -> None:
         return
     for key, value in data.items():
         console.print(f"[bold]{key}[/bold]: {value}", markup=True, highlight=False)
+
+
+feeds_app = typer.Typer(no_args_is_help=True, help="The feed list and the health of every feed.")
+app.add_typer(feeds_app, name="feeds")
+FeedsOption = Annotated[Path | None, typer.Option("--feeds", help="Feed list (default: settings feeds_path).")]
+
+
+def _when(value: object) -> str:
+    """A stored time (datetime or ISO string) as `YYYY-MM-DD HH:MM` UTC; empty when unknown."""
+    from datetime import UTC, datetime
+
+    if not value:
+        return ""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+@feeds_app.command("list")
+def feeds_list(feeds: FeedsOption = None, as_json: JsonFlag = False) -> None:
+    """The sources of the feeds file. Bad entries are reported with file and line (exit code 1)."""
+    from rich.markup import escape
+
+    from ingest.sources import load_sources
+
+    loaded = load_sources(feeds or get_settings().feeds_path)
+    rows = [
+        source.model_dump(mode="json", include={"id", "name", "language", "country", "affiliation", "poll_minutes"})
+        | {"feeds": [str(url) for url in source.feeds]}
+        for source in loaded.sources
+    ]
+    if as_json:
+        print(json.dumps({"sources": rows, "errors": [str(e) for e in loaded.errors]}, ensure_ascii=False, indent=2))
+    else:
+        table = Table(title=f"{len(rows)} sources, {sum(len(r['feeds']) for r in rows)} feeds")
+        for column in ("id", "name", "lang", "country", "affiliation", "poll", "feeds"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            poll = str(r["poll_minutes"] or "")
+            cells = (r["id"], r["name"], r["language"] or "", r["country"] or "", r["affiliation"] or "", poll)
+            table.add_row(*cells, "\n".join(r["feeds"]))
+        console.print(table)
+        for error in loaded.errors:
+            console.print(f"[yellow]bad source entry[/yellow] {escape(str(error))}", highlight=False)
+    if loaded.errors:
+        raise typer.Exit(code=1)
+
+
+@feeds_app.command("check")
+def feeds_check(
+    feeds: FeedsOption = None,
+    source: Annotated[list[str] | None, typer.Option(help="Only these source ids (repeatable).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Fetch every feed once now and show its status and entries; nothing is indexed or stored (exit 1 on failures)."""
+    from ingest.feed_state import HEALTHY
+    from ingest.sources import load_sources
+    from mediamon.pipeline import check_feeds
+
+    settings = get_settings()
+    loaded = load_sources(feeds or settings.feeds_path)
+    sources = [s for s in loaded.sources if not source or s.id in source]
+    if not sources:
+        raise _fail("no source to check")
+    results = check_feeds(settings, sources)
+    rows = [
+        {
+            "source": poll.source_id,
+            "feed": poll.feed_url,
+            "status": str(poll.status),
+            "http": poll.http_status,
+            "entries": len(entries),
+            "newest": max((e.published.isoformat() for e in entries if e.published), default=None),
+            "error": poll.error,
+        }
+        for poll, entries in sorted(results, key=lambda r: (r[0].source_id, r[0].feed_url))
+    ]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        table = Table(title=f"{len(rows)} feeds checked")
+        for column in ("source", "feed", "status", "http", "entries", "newest", "error"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            style = "" if r["status"] == "ok" else "yellow"
+            cells = (r["source"], r["feed"], r["status"], str(r["http"] or ""), str(r["entries"]), _when(r["newest"]))
+            table.add_row(*cells, r["error"] or "", style=style)
+        console.print(table)
+    if any(poll.status not in HEALTHY for poll, _ in results):
+        raise typer.Exit(code=1)
+
+
+@feeds_app.command("status")
+def feeds_status(
+    failing: Annotated[bool, typer.Option("--failing", help="Only feeds whose last poll failed.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """The health of every polled feed, from the feed state index; failing feeds first."""
+    from ingest.feed_state import HEALTHY
+    from search.client import EsUnavailable, check_health, make_client
+    from search.feed_states import all_states
+    from search.indices import feeds_alias
+
+    settings = get_settings()
+    client = make_client(settings)
+    try:
+        check_health(client, settings.es_url)
+    except EsUnavailable as exc:
+        raise _fail(str(exc)) from None
+    alias = feeds_alias(settings)
+    states = list(all_states(client, alias)) if client.indices.exists_alias(name=alias) else []
+    states = [s for s in states if not failing or s.status not in HEALTHY]
+    states.sort(key=lambda s: (-s.consecutive_failures, s.source_id, s.feed_url))
+    if as_json:
+        print(json.dumps([s.to_document() for s in states], ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{len(states)} feeds ({sum(s.status not in HEALTHY for s in states)} failing)")
+    columns = ("source", "feed", "status", "fails", "last fetch", "last new", "items", "every", "next")
+    for column in (*columns, "error"):
+        table.add_column(column, overflow="fold")
+    for s in states:
+        table.add_row(
+            s.source_id,
+            s.feed_url,
+            str(s.status),
+            str(s.consecutive_failures or ""),
+            _when(s.last_fetch_at),
+            _when(s.last_new_item_at),
+            str(s.items_seen),
+            f"{s.interval_minutes}m",
+            _when(s.next_due_at),
+            s.error or "",
+            style="" if s.status in HEALTHY else "yellow",
+        )
+    console.print(table)
+
+
+@app.command("runs")
+def runs(limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 10, as_json: JsonFlag = False) -> None:
+    """The last ingest runs: when, how long, feeds by status, articles new / duplicate / failed, seconds per stage."""
+    from mediamon.runs import recent_runs
+    from search.client import EsUnavailable, check_health, make_client
+
+    settings = get_settings()
+    client = make_client(settings)
+    try:
+        check_health(client, settings.es_url)
+    except EsUnavailable as exc:
+        raise _fail(str(exc)) from None
+    records = recent_runs(client, settings, limit)
+    if as_json:
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Last {len(records)} runs")
+    for column in ("started", "seconds", "mode", "feeds", "entries", "new", "dup", "failed", "run id"):
+        table.add_column(column)
+    for r in records:
+        feeds = ", ".join(f"{status} {n}" for status, n in sorted(r["feeds"].items(), key=lambda kv: -kv[1]))
+        failed = ", ".join(f"{stage} {n}" for stage, n in r["failed"].items())
+        seconds = f"{r['seconds_total']:.1f}" if r.get("seconds_total") is not None else ""
+        table.add_row(
+            _when(r["started_at"]),
+            seconds,
+            r["mode"],
+            feeds,
+            str(r["entries"]),
+            str(r["indexed"]),
+            str(r["duplicates"]),
+            failed,
+            r["run_id"],
+        )
+    console.print(table)

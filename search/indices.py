@@ -61,3 +61,41 @@ def ensure_articles_index(client: Elasticsearch, settings: Settings, dims: int) 
     client.indices.create(index=f"{alias}-v1", aliases={alias: {"is_write_index": True}})
     client.cluster.health(index=alias, wait_for_status="yellow", timeout="30s")
     return alias
+
+
+FEEDS = "mediamon-feeds"
+RUNS = "mediamon-runs"
+
+
+def feeds_alias(settings: Settings) -> str:
+    """The alias of the feed state index (`mediamon-feeds` under the deployment's prefix)."""
+    return settings.index_name(FEEDS)
+
+
+def runs_alias(settings: Settings) -> str:
+    """The alias of the run record index (`mediamon-runs` under the deployment's prefix)."""
+    return settings.index_name(RUNS)
+
+
+def _ensure_versioned(client: Elasticsearch, alias: str, mapping: dict) -> str:
+    """The template, `…-v1` and its write alias, created when the alias is missing. Returns the alias."""
+    client.indices.put_index_template(
+        name=alias,
+        index_patterns=[f"{alias}-v*"],
+        template={"settings": {"number_of_shards": 1, "number_of_replicas": 0}, "mappings": mapping},
+        priority=100,
+    )
+    if not client.indices.exists_alias(name=alias):
+        client.indices.create(index=f"{alias}-v1", aliases={alias: {"is_write_index": True}})
+        client.cluster.health(index=alias, wait_for_status="yellow", timeout="30s")
+    return alias
+
+
+def ensure_feeds_index(client: Elasticsearch, settings: Settings) -> str:
+    """Create the feed state index and alias when missing; returns the alias."""
+    return _ensure_versioned(client, feeds_alias(settings), _mapping_file("feeds"))
+
+
+def ensure_runs_index(client: Elasticsearch, settings: Settings) -> str:
+    """Create the run record index and alias when missing; returns the alias."""
+    return _ensure_versioned(client, runs_alias(settings), _mapping_file("runs"))

@@ -1,0 +1,59 @@
+"""mediamon_maintenance: daily feed-health summary, article retention and cleanup of stale batch files.
+
+Settings come from the `MEDIAMON_*` environment: `MEDIAMON_FEED_FAILING_HOURS`, `MEDIAMON_RETENTION_DAYS`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+RETRIES = {
+    "retries": 3,
+    "retry_delay": pendulum.duration(minutes=1),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": pendulum.duration(minutes=30),
+}
+
+
+@dag(
+    schedule="@daily",
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=RETRIES,
+    tags=["mediamon"],
+)
+def mediamon_maintenance() -> None:
+    """Feed health, retention and batch cleanup, independent of each other."""
+
+    @task
+    def feed_health() -> list[dict]:
+        """Log and return the feeds failing for longer than `feed_failing_hours`."""
+        from mediamon import maintenance
+        from mediamon.settings import Settings
+
+        return maintenance.feed_health_report(Settings())
+
+    @task
+    def retention() -> int:
+        """Delete articles older than `retention_days`; returns how many."""
+        from mediamon import maintenance
+        from mediamon.settings import Settings
+
+        return maintenance.apply_retention(Settings())
+
+    @task
+    def prune_batches() -> int:
+        """Remove batch folders that failed runs left behind; returns how many."""
+        from mediamon import maintenance
+        from mediamon.settings import Settings
+
+        return maintenance.prune_batches(Settings())
+
+    feed_health()
+    retention()
+    prune_batches()
+
+
+mediamon_maintenance()

@@ -1,0 +1,84 @@
+"""Daily upkeep: feeds that keep failing, article retention, and batch files left by failed runs."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from datetime import UTC, datetime, timedelta
+
+from ingest.feed_state import FeedState
+from mediamon.settings import Settings
+from search.client import check_health, make_client
+from search.feed_states import failing_since
+from search.indices import articles_alias, feeds_alias
+from search.retention import delete_matching
+
+LOG = logging.getLogger(__name__)
+
+# Batch folders of runs that never finished are removed after this many days.
+STALE_BATCH_DAYS = 3
+
+
+def failing_feeds(settings: Settings, now: datetime | None = None) -> list[FeedState]:
+    """Feeds failing for longer than `feed_failing_hours`, longest failing first."""
+    client = make_client(settings)
+    check_health(client, settings.es_url)
+    alias = feeds_alias(settings)
+    if not client.indices.exists_alias(name=alias):
+        return []
+    before = (now or datetime.now(UTC)) - timedelta(hours=settings.feed_failing_hours)
+    return failing_since(client, alias, before)
+
+
+def feed_health_report(settings: Settings, now: datetime | None = None) -> list[dict]:
+    """Log the feeds failing for longer than `feed_failing_hours` and return them as JSON-ready dicts."""
+    failing = failing_feeds(settings, now)
+    for state in failing:
+        LOG.warning(
+            "feed %s (%s) failing since %s: %s after %d polls: %s",
+            state.feed_url,
+            state.source_id,
+            state.failing_since,
+            state.status,
+            state.consecutive_failures,
+            state.error,
+        )
+    LOG.info("%d feeds failing for more than %d hours", len(failing), settings.feed_failing_hours)
+    keys = ("feed_url", "source_id", "status", "failing_since", "consecutive_failures", "error", "last_ok_at")
+    return [{key: state.to_document()[key] for key in keys} for state in failing]
+
+
+def retention_query(cutoff: datetime) -> dict:
+    """Articles published before `cutoff`, or undated and fetched before it."""
+    undated = {
+        "bool": {
+            "must_not": {"exists": {"field": "published_at"}},
+            "filter": {"range": {"fetched_at": {"lt": cutoff.isoformat()}}},
+        }
+    }
+    published = {"range": {"published_at": {"lt": cutoff.isoformat()}}}
+    return {"bool": {"should": [published, undated], "minimum_should_match": 1}}
+
+
+def apply_retention(settings: Settings, now: datetime | None = None) -> int:
+    """Delete articles older than `retention_days`; returns how many were deleted."""
+    client = make_client(settings)
+    check_health(client, settings.es_url)
+    alias = articles_alias(settings)
+    if not client.indices.exists_alias(name=alias):
+        return 0
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=settings.retention_days)
+    return delete_matching(client, alias, retention_query(cutoff))
+
+
+def prune_batches(settings: Settings) -> int:
+    """Remove batch folders of runs older than STALE_BATCH_DAYS (finished runs remove their own); returns how many."""
+    root = settings.data_dir / "batches"
+    if not root.is_dir():
+        return 0
+    oldest = time.time() - STALE_BATCH_DAYS * 86_400
+    stale = [folder for folder in root.iterdir() if folder.is_dir() and folder.stat().st_mtime < oldest]
+    for folder in stale:
+        shutil.rmtree(folder)
+    return len(stale)

@@ -1,0 +1,208 @@
+"""The Airflow DAGs: they parse fast and cleanly, and `dag.test()` runs them against the local sample-news server
+and the real Elasticsearch, with a broken feed, a missing feed and a missing article among the sources."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from elasticsearch import Elasticsearch
+
+from ingest.feed_state import FeedStatus
+from ingest.urls import canonical_url
+from mediamon.maintenance import feed_health_report
+from mediamon.runs import recent_runs
+from mediamon.sample_news import build_site, feed_list, item_url, load_items, serve_site
+from mediamon.settings import PROJECT_ROOT, Settings
+from search.feed_states import all_states
+from search.indices import articles_alias, feeds_alias
+
+DAGS = PROJECT_ROOT / "dags"
+VENV_BIN = Path(sys.executable).parent
+BROKEN_FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Broken</title><item><title>Cut off'
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An Airflow home with a migrated SQLite database, set up before anything imports airflow."""
+    assert "airflow" not in sys.modules, "airflow was imported before its home was set"
+    home = tmp_path_factory.mktemp("airflow")
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        }
+    )
+    subprocess.run([VENV_BIN / "airflow", "db", "migrate"], check=True, capture_output=True, env=os.environ)
+    return home
+
+
+@pytest.fixture(scope="module")
+def dagbag(airflow_home: Path):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+def test_dags_import_cleanly_and_parse_fast(dagbag):
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == {"mediamon_ingest", "mediamon_maintenance"}
+    durations = {Path(stat.file).name: stat.duration.total_seconds() for stat in dagbag.dagbag_stats}
+    assert set(durations) == {"mediamon_ingest.py", "mediamon_maintenance.py"}
+    assert all(seconds < 2.0 for seconds in durations.values()), durations
+
+
+def test_dag_schedules_and_limits(dagbag):
+    ingest, maintenance = dagbag.dags["mediamon_ingest"], dagbag.dags["mediamon_maintenance"]
+    assert ingest.schedule == ingest.timetable.expression == Settings().ingest_schedule == "*/15 * * * *"
+    assert maintenance.schedule == "@daily"
+    for dag in (ingest, maintenance):
+        assert dag.max_active_runs == 1 and dag.catchup is False
+    assert ingest.params["all_feeds"] is False
+    tasks = ingest.task_dict
+    assert [a.uri for a in tasks["index"].outlets] == ["es://mediamon/articles"]
+    assert tasks["fetch_feeds"].retries == 3 and tasks["fetch_feeds"].retry_exponential_backoff == 2.0
+    assert set(tasks["select_feeds"].downstream_task_ids) == {"fetch_feeds"}
+    assert set(tasks["update_feed_states"].upstream_task_ids) == {"index"}
+
+
+def test_parsing_imports_nothing_heavy_and_reads_the_schedule_from_the_environment(airflow_home):
+    """In a fresh interpreter: parsing loads none of our packages, nor the ES, model or extraction libraries."""
+    script = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+ours = {"mediamon", "ingest", "enrich", "search", "torch", "sentence_transformers", "trafilatura", "elasticsearch"}
+print(json.dumps({"errors": bag.import_errors, "schedule": bag.dags["mediamon_ingest"].timetable.expression,
+                  "loaded": sorted({m.split(".")[0] for m in sys.modules} & ours)}))
+"""
+    env = {**os.environ, "MEDIAMON_INGEST_SCHEDULE": "*/5 * * * *"}
+    done = subprocess.run([sys.executable, "-c", script, str(DAGS)], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"errors": {}, "schedule": "*/5 * * * *", "loaded": []}
+
+
+# --- dag.test() against the sample news ---
+
+
+def site_with_failures(base_url: str) -> dict[str, tuple[bytes, str]]:
+    """The sample site plus a feed that is not XML-complete and a feed whose only item has no page."""
+    site = build_site(base_url)
+    gone = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Gone</title>'
+        f"<item><title>Vanished</title><link>{base_url}/gone/vanished.html</link></item></channel></rss>"
+    )
+    site["/feeds/broken.xml"] = (BROKEN_FEED, "application/rss+xml")
+    site["/feeds/gone.xml"] = (gone.encode(), "application/rss+xml")
+    return site
+
+
+@pytest.fixture(scope="module")
+def sample_run(airflow_home, settings: Settings, es: Elasticsearch, tmp_path_factory) -> Iterator[dict]:
+    """The environment of the DAG runs: a feeds file of the sample outlets plus three bad ones, on a local server."""
+    folder = tmp_path_factory.mktemp("ingest")
+    with serve_site(site_with_failures) as base_url, pytest.MonkeyPatch.context() as env:
+        extra = {
+            "broken": f"{base_url}/feeds/broken.xml",
+            "missing": f"{base_url}/feeds/missing.xml",
+            "gone": f"{base_url}/feeds/gone.xml",
+        }
+        sources = feed_list(base_url) + [{"id": key, "name": key.title(), "feeds": [url]} for key, url in extra.items()]
+        feeds_path = folder / "feeds.yaml"
+        feeds_path.write_text(yaml.safe_dump({"sources": sources}, allow_unicode=True), encoding="utf-8")
+        variables = {
+            "MEDIAMON_FEEDS_PATH": str(feeds_path),
+            "MEDIAMON_INDEX_PREFIX": f"{settings.index_prefix}dag-",
+            "MEDIAMON_ALLOW_HOSTS": '["127.0.0.1"]',
+            "MEDIAMON_HOST_MIN_INTERVAL": "0",
+            "MEDIAMON_DATA_DIR": str(folder / "data"),
+        }
+        for name, value in variables.items():
+            env.setenv(name, value)
+        yield {"base_url": base_url, "extra": extra, "settings": Settings()}
+
+
+def run_dag(dagbag, dag_id: str, **conf) -> tuple[str, dict[str, str]]:
+    """One `dag.test()` run: its id and the state of each (unmapped) task.
+
+    Pass params explicitly: in-process runs keep the previous run's params otherwise.
+    """
+    run = dagbag.dags[dag_id].test(run_conf=conf)
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances() if ti.map_index < 0}
+    assert run.state == "success", states
+    return run.run_id, states
+
+
+def test_ingest_dag_indexes_the_sample_news_and_records_every_failure(dagbag, sample_run, es):
+    settings, extra = sample_run["settings"], sample_run["extra"]
+    items = load_items()
+    run_id, tasks = run_dag(dagbag, "mediamon_ingest", all_feeds=False)
+    assert tasks["index"] == "success"  # new articles: the index task emits the articles asset event
+
+    assert es.count(index=articles_alias(settings))["count"] == len(items)
+    states = {s.feed_url: s for s in all_states(es, feeds_alias(settings))}
+    assert len(states) == len(feed_list(sample_run["base_url"])) + 3
+    assert states[extra["broken"]].status is FeedStatus.PARSE_ERROR
+    assert states[extra["missing"]].status is FeedStatus.HTTP_4XX and states[extra["missing"]].http_status == 404
+    for url in (extra["broken"], extra["missing"]):
+        assert states[url].consecutive_failures == 1 and states[url].failing_since and states[url].error
+    healthy = [s for url, s in states.items() if url not in (extra["broken"], extra["missing"])]
+    assert {s.status for s in healthy} == {FeedStatus.OK}
+    assert sum(s.items_seen for s in healthy) == len(items) and states[extra["gone"]].items_seen == 0
+
+    record = recent_runs(es, settings, 1)[0]
+    assert record["run_id"] == run_id and record["mode"] == "due"
+    assert record["feeds"] == {"ok": len(healthy), "parse_error": 1, "http_4xx": 1}
+    assert record["indexed"] == len(items) and record["duplicates"] == 0
+    assert record["failed"] == {"fetch": 1}
+    assert record["failures"][0]["url"] == f"{sample_run['base_url']}/gone/vanished.html"
+    assert record["failures"][0]["reason"].startswith("http_4xx")
+    assert set(record["seconds"]) == {"select", "feeds", "articles", "enrich", "index", "state"}
+
+
+def test_a_second_ingest_run_finds_nothing_new(dagbag, sample_run, es):
+    settings, extra = sample_run["settings"], sample_run["extra"]
+    count = es.count(index=articles_alias(settings))["count"]
+
+    _, tasks = run_dag(dagbag, "mediamon_ingest", all_feeds=True)  # poll every feed again: the bodies repeat
+    assert tasks["index"] == "skipped" and tasks["update_feed_states"] == tasks["record_run"] == "success"
+    record = recent_runs(es, settings, 1)[0]
+    assert record["mode"] == "all" and record["indexed"] == 0 and record["fetched"] == 0
+    assert record["feeds"] == {"unchanged": record["feeds_total"] - 2, "parse_error": 1, "http_4xx": 1}
+    states = {s.feed_url: s for s in all_states(es, feeds_alias(settings))}
+    assert states[extra["broken"]].consecutive_failures == 2
+    assert states[extra["broken"]].interval_minutes > states[extra["gone"]].interval_minutes
+
+    _, tasks = run_dag(dagbag, "mediamon_ingest", all_feeds=False)  # nothing is due yet: no feed is polled
+    assert tasks["fetch_feeds"] == "skipped" and tasks["record_run"] == "success"
+    record = recent_runs(es, settings, 1)[0]
+    assert record["feeds_total"] == 0 and record["indexed"] == 0
+    assert es.count(index=articles_alias(settings))["count"] == count
+
+
+def test_maintenance_dag_deletes_old_articles_and_reports_failing_feeds(dagbag, sample_run, es, monkeypatch):
+    settings, extra = sample_run["settings"], sample_run["extra"]
+    dates = sorted(item.published for item in load_items())
+    days = (datetime.now(UTC) - dates[len(dates) // 2]).days  # the cutoff falls among the sample dates
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    old = {canonical_url(item_url(sample_run["base_url"], i)) for i in load_items() if i.published < cutoff}
+    assert 0 < len(old) < len(dates)
+    monkeypatch.setenv("MEDIAMON_RETENTION_DAYS", str(days))
+
+    run_dag(dagbag, "mediamon_maintenance")
+    alias = articles_alias(settings)
+    left = {hit["_source"]["url"] for hit in es.search(index=alias, size=100, source=["url"])["hits"]["hits"]}
+    assert len(left) == len(dates) - len(old) and not left & old
+
+    failing = feed_health_report(settings.model_copy(update={"feed_failing_hours": 0}))
+    assert {f["feed_url"] for f in failing} == {extra["broken"], extra["missing"]}
+    assert feed_health_report(settings) == []  # none has failed for a day yet
