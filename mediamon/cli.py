@@ -157,6 +157,47 @@ def _print_matches(matches: list[Match], title: str, as_json: bool) -> None:
     console.print(table)
 
 
+@app.command("import")
+def import_articles(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines: url, title, body, published, …")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Enrich and index archived articles without fetching them (backfills)."""
+    from mediamon.importer import import_jsonl
+    from search.client import EsUnavailable
+
+    try:
+        report = import_jsonl(get_settings(), file)
+    except EsUnavailable as exc:
+        raise _fail(str(exc)) from None
+    summary = {"read": report.read, "indexed": report.indexed, "duplicates": report.duplicates, "errors": report.errors}
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    for error in report.errors:
+        console.print(f"[yellow]skipped[/yellow] {error}", highlight=False, markup=False)
+    console.print(f"read {report.read}, indexed {report.indexed}, already there {report.duplicates}")
+
+
+@app.command("extract")
+def extract(
+    page: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A saved HTML page.")],
+    url: Annotated[str | None, typer.Option(help="The URL the page was fetched from.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """What the pipeline extracts from one saved page."""
+    from ingest.report import extraction_report
+
+    report = extraction_report(page.read_bytes(), url)
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for key, value in report.items():
+        console.print(f"[bold]{key}[/bold]: {value}", highlight=False)
+
+
 @app.command("tag")
 def tag(
     text_file: Annotated[

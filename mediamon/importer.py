@@ -1,0 +1,105 @@
+"""Backfills: archived articles from a JSON Lines file, through the same enrich-and-index path as fetched ones."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from enrich.annotate import annotate, load_enricher
+from ingest.urls import article_id, canonical_url
+from mediamon.records import Article
+from mediamon.settings import Settings
+from search.client import check_health, make_client
+from search.documents import article_document
+from search.index import bulk_create
+from search.indices import ensure_articles_index
+
+LOG = logging.getLogger(__name__)
+CHUNK = 256
+
+
+class ImportedArticle(BaseModel):
+    """One line of an import file."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    url: str
+    title: str
+    body: str
+    published: datetime | None = None
+    lang: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    source: str = "import"
+    id: str | None = None
+    summary: str = ""
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did; `errors` holds `file:line: reason` for every line that was not imported."""
+
+    read: int = 0
+    indexed: int = 0
+    duplicates: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _article(row: ImportedArticle, now: datetime) -> Article:
+    url = canonical_url(row.url)
+    published = row.published
+    if published is not None and published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    return Article(
+        id=row.id or article_id(url),
+        url=url,
+        source_id=row.source,
+        outlet=row.source,
+        title=row.title,
+        body=row.body,
+        summary=row.summary,
+        published_at=published,
+        fetched_at=now,
+        extraction_status="imported",
+        language_hint=row.lang,
+    )
+
+
+def _articles(path: Path, report: ImportReport) -> Iterator[Article]:
+    now = datetime.now(UTC)
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            report.read += 1
+            try:
+                yield _article(ImportedArticle.model_validate(json.loads(line)), now)
+            except (json.JSONDecodeError, ValidationError, ValueError) as exc:
+                reason = str(exc).splitlines()[0] if isinstance(exc, json.JSONDecodeError) else str(exc)
+                report.errors.append(f"{path}:{number}: {reason}")
+                LOG.warning("skipped %s:%d because %s", path, number, reason)
+
+
+def import_jsonl(settings: Settings, path: Path) -> ImportReport:
+    """Enrich and index every valid line of `path`; a bad line is reported and the others still go in."""
+    report = ImportReport()
+    client = make_client(settings)
+    check_health(client, settings.es_url)
+    enricher = load_enricher(settings)
+    alias = ensure_articles_index(client, settings, enricher.embedder.dims)
+    articles = _articles(path, report)
+    while chunk := list(islice(articles, CHUNK)):
+        enrichments = annotate(chunk, enricher)
+        result = bulk_create(
+            client, alias, ((a.id, article_document(a, e)) for a, e in zip(chunk, enrichments, strict=True))
+        )
+        report.indexed += result.created
+        report.duplicates += result.duplicates
+        report.errors.extend(f"{path}: article {doc_id}: {reason}" for doc_id, reason in result.failed.items())
+    client.indices.refresh(index=alias)
+    return report

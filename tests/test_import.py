@@ -1,0 +1,84 @@
+"""Backfills through `mediamon import`, and `similar` / `tag` on an imported set, against the real local node."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from mediamon.cli import app
+from mediamon.importer import import_jsonl
+from mediamon.settings import get_settings
+
+LINES = [
+    {
+        "url": "https://archive.example.org/ru/1?utm_source=x",
+        "title": "Путин пообещал Лукашенко кредит и поддержку Союзного государства",
+        "body": "На встрече в Сочи президент России Владимир Путин пообещал Александру Лукашенко кредит в 1,5 млрд "
+        "долларов. Лидеры обсудили интеграцию в рамках Союзного государства, а Москва назвала выборы в Беларуси "
+        "законными. Протесты в Минске продолжаются.",
+        "published": "2020-09-14T18:00:00+03:00",
+        "lang": "ru",
+        "source": "archive-ru",
+    },
+    {
+        "url": "https://archive.example.org/en/2",
+        "title": "Minsk Group co-chairs urge a ceasefire in Nagorno-Karabakh",
+        "body": "The OSCE Minsk Group called on Armenia and Azerbaijan to stop the fighting and return to talks.",
+        "published": "2020-09-29",
+        "source": "archive-en",
+    },
+    "not json at all",
+    {"url": "https://archive.example.org/en/3", "body": "A line without a title."},
+    {
+        "url": "https://archive.example.org/en/4",
+        "title": "Liverpool win a seven-goal thriller against Leeds",
+        "body": "Mohamed Salah scored a hat-trick as the champions began their defence of the title.",
+        "id": "given-id-4",
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def imported(settings, es, tmp_path_factory):
+    path = tmp_path_factory.mktemp("import") / "archive.jsonl"
+    path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False) for x in LINES) + "\n")
+    import_settings = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}import-"})
+    return import_settings, path, import_jsonl(import_settings, path), import_jsonl(import_settings, path)
+
+
+def test_good_lines_are_indexed_and_bad_ones_reported_by_line(imported):
+    _, path, first, _ = imported
+    assert first.read == 5 and first.indexed == 3
+    assert [e.split(": ")[0] for e in first.errors] == [f"{path}:3", f"{path}:4"]
+    assert "title" in first.errors[1]
+
+
+def test_reimport_adds_nothing(imported, es):
+    import_settings, _, _, second = imported
+    assert second.indexed == 0 and second.duplicates == 3
+    assert es.count(index=f"{import_settings.index_prefix}media-articles")["count"] == 3
+
+
+def test_similar_and_tag_commands_on_the_imported_set(imported, monkeypatch, tmp_path):
+    import_settings, _, _, _ = imported
+    monkeypatch.setenv("MEDIAMON_INDEX_PREFIX", import_settings.index_prefix)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["similar", "--seed", "belarus-2020-09", "--top", "5", "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    matches = json.loads(result.output)
+    assert matches[0]["language"] == "ru" and matches[0]["url"] == "https://archive.example.org/ru/1"
+    assert "belarus-2020-09" in matches[0]["matched_seeds"]
+    assert all("belarus-2020-09" not in m["matched_seeds"] for m in matches[1:])
+
+    text = tmp_path / "t.txt"
+    text.write_text(LINES[0]["title"] + "\n" + LINES[0]["body"], encoding="utf-8")
+    tagged = CliRunner().invoke(app, ["tag", "--text-file", str(text), "--json"])
+    assert tagged.exit_code == 0, tagged.output
+    result = json.loads(tagged.output)
+    assert {"belarus", "belarus.russia"} <= set(result["topics"])
+    assert {"lukashenko", "putin", "union-state"} <= set(result["entities"])
