@@ -29,7 +29,7 @@ class Enricher:
 
 def load_enricher(settings: Settings) -> Enricher:
     """Load the model named in settings, the seeds folder's gazetteer and topic rules, and every seed's profile."""
-    embedder = load_embedder(settings.model_name, settings.embed_batch_size)
+    embedder = load_embedder(settings.model_name, settings.embed_batch_size, settings.embed_prefix)
     tagger = load_topics(settings.seeds_dir / "topics.yaml", load_gazetteer(settings.seeds_dir / "entities.yaml"))
     return Enricher(
         embedder=embedder,

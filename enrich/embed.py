@@ -33,6 +33,7 @@ class Embedder:
     model_id: str
     dims: int
     batch_size: int = 32
+    prefix: str = ""
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length vectors for `texts`, one row each."""
@@ -49,7 +50,7 @@ def _packaged_model_path(distribution: str) -> tuple[Path, str]:
 
 
 @lru_cache(maxsize=2)
-def load_embedder(model_name: str, batch_size: int = 32) -> Embedder:
+def load_embedder(model_name: str, batch_size: int = 32, prefix: str = "") -> Embedder:
     """Load `model_name` once per process: from site-packages when a package ships it, else by name."""
     from sentence_transformers import SentenceTransformer
 
@@ -61,7 +62,9 @@ def load_embedder(model_name: str, batch_size: int = 32) -> Embedder:
         model = SentenceTransformer(model_name, device="cpu")
         revision = getattr(model.model_card_data, "base_model_revision", None) or "unknown"
     dims = model.get_embedding_dimension()
-    return Embedder(model=model, model_id=f"{model_name}@{revision}", dims=int(dims), batch_size=batch_size)
+    return Embedder(
+        model=model, model_id=f"{model_name}@{revision}", dims=int(dims), batch_size=batch_size, prefix=prefix
+    )
 
 
 def model_languages(model_name: str, configured: list[str] | None) -> frozenset[str] | None:

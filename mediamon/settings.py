@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     # Enrichment.
     model_name: str = "sentence-transformers/all-MiniLM-L6-v2"
     embed_batch_size: int = 32
+    embed_prefix: str = ""  # put before every text the model embeds (e5 models: "query: ")
     # Languages the model compares well (`["*"]`: all); unset, known models' own lists apply (MiniLM: English).
     model_languages: list[str] | None = None
 
