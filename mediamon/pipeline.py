@@ -9,6 +9,8 @@ down does fail it (the DAG retries).
 
 from __future__ import annotations
 
+import base64
+import gzip
 import logging
 import shutil
 import time
@@ -23,6 +25,7 @@ from urllib.parse import urljoin, urlsplit
 from elasticsearch import Elasticsearch
 
 from enrich.annotate import Enricher, annotate, load_enricher
+from ingest.dedup import title_key
 from ingest.extract import extract_page
 from ingest.feed_state import HEALTHY, FeedPoll, FeedStatus, IntervalPolicy, advance, is_due, read_feed
 from ingest.fetch import Fetcher, FetchResult, Validators
@@ -47,7 +50,7 @@ from mediamon.settings import Settings
 from search.client import check_health, make_client
 from search.documents import article_document
 from search.feed_states import load_states, save_states
-from search.index import bulk_create, existing_ids
+from search.index import bulk_create, existing_ids, recent_title_keys
 from search.indices import articles_alias, ensure_articles_index, ensure_feeds_index, feeds_alias
 
 LOG = logging.getLogger(__name__)
@@ -155,16 +158,30 @@ def select_feeds(
     return batches
 
 
-def _unknown_entries(client: Elasticsearch, alias: str, entries: list[FeedEntry]) -> tuple[list[FeedEntry], int]:
-    """The entries whose article is not indexed yet (one lookup), and how many distinct ones are."""
+def _unknown_entries(
+    client: Elasticsearch, alias: str, entries: list[FeedEntry], repost_days: int
+) -> tuple[list[FeedEntry], int]:
+    """The entries whose article is not indexed yet and that are no re-post under a new URL of a title their source
+    published within `repost_days` (one lookup each), and how many distinct entries were known."""
     by_id: dict[str, FeedEntry] = {}
     for entry in entries:
         try:
             by_id.setdefault(article_id(entry.url), entry)
         except ValueError:
             LOG.warning("skipped entry %r of %s because its link is not a usable URL", entry.url, entry.feed_url)
-    known = existing_ids(client, alias, by_id) if by_id and client.indices.exists_alias(name=alias) else set()
-    return [entry for doc_id, entry in by_id.items() if doc_id not in known], len(known)
+    if not by_id or not client.indices.exists_alias(name=alias):
+        return list(by_id.values()), 0
+    known = existing_ids(client, alias, by_id)
+    new = [entry for doc_id, entry in by_id.items() if doc_id not in known]
+    keys = {entry.url: title_key(entry.source_id, entry.title) for entry in new}
+    reposts = recent_title_keys(client, alias, (k for k in keys.values() if k), repost_days)
+    fresh = []
+    for entry in new:
+        if keys[entry.url] in reposts:
+            LOG.info("skipped entry %r because %s posted the same title recently", entry.url, entry.source_id)
+        else:
+            fresh.append(entry)
+    return fresh, len(by_id) - len(fresh)
 
 
 def fetch_feeds(settings: Settings, run_id: str, batch: FeedBatch, *, conditional: bool = True) -> str:
@@ -191,7 +208,7 @@ def fetch_feeds(settings: Settings, run_id: str, batch: FeedBatch, *, conditiona
                 LOG.warning("skipped feed %r because %s: %s", poll.feed_url, poll.status, poll.error)
             elif poll.status is FeedStatus.OK or not conditional:
                 entries.extend(found)
-    new, known = _unknown_entries(client, articles_alias(settings), entries)
+    new, known = _unknown_entries(client, articles_alias(settings), entries, settings.repost_days)
     write_jsonl(batch_path(folder, "feeds", batch["part"]), (poll.to_json() for poll in polls))
     path = batch_path(folder, "entries", batch["part"])
     write_jsonl(path, (to_json(entry) for entry in new))
@@ -210,7 +227,7 @@ def _canonical(declared: str | None, final_url: str) -> str:
     return canonical_url(final_url)
 
 
-def _article(entry: FeedEntry, page: FetchResult, source: Source) -> Article:
+def _article(entry: FeedEntry, page: FetchResult, source: Source, keep_raw: bool) -> Article:
     extraction = extract_page(page.text or "", url=page.final_url)
     body, status = extraction.body, extraction.status
     if status != "ok" and len(entry.summary) > len(body):
@@ -237,6 +254,8 @@ def _article(entry: FeedEntry, page: FetchResult, source: Source) -> Article:
         final_url=page.final_url,
         affiliation=source.affiliation,
         country=source.country,
+        title_key=title_key(source.id, entry.title or extraction.title),
+        raw_html=base64.b64encode(gzip.compress(page.content)).decode("ascii") if keep_raw and page.content else None,
     )
 
 
@@ -257,7 +276,7 @@ def fetch_articles(settings: Settings, run_id: str, entries_path: str) -> str:
                     failures.append({"stage": "fetch", "url": page.requested_url, "reason": reason})
                     LOG.warning("skipped article %r because %s", page.requested_url, reason)
                     continue
-                articles.append(_article(entry, page, sources[entry.source_id]))
+                articles.append(_article(entry, page, sources[entry.source_id], settings.keep_raw_html))
     path = batch_path(folder, "articles", part)
     write_jsonl(path, (to_json(article) for article in articles))
     stats = {"seconds": _seconds(started), "fetched": len(articles), "failures": failures}

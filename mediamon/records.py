@@ -40,6 +40,8 @@ class Article:
     final_url: str | None = None
     affiliation: str | None = None
     country: str | None = None
+    title_key: str | None = None
+    raw_html: str | None = None  # the page as fetched, gzip then base64, for re-extraction later
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     retry_backoff: float = 1.0  # first backoff in seconds; it doubles on every retry, with jitter
     retry_after_max: float = 30.0  # the longest Retry-After we wait for; a longer one ends the fetch
     max_redirects: int = 5  # redirect hops per fetch; more count as a redirect loop
+    keep_raw_html: bool = True  # store each page gzip-compressed with its article, for re-extraction
+    repost_days: int = 7  # an entry whose source posted the same title within this many days is a re-post
     respect_robots: bool = True  # obey robots.txt for article pages (feeds are subscribed to explicitly)
 
     # Feed polling: adaptive intervals within bounds; failing feeds back off exponentially up to the maximum.

@@ -9,6 +9,8 @@ def article_document(article: Article, enrichment: Enrichment) -> dict:
     """The `_source` of one article in `media-articles` (its `_id` is `article.id`)."""
     return {
         "url": article.url,
+        "title_key": article.title_key,
+        "raw_html": article.raw_html,
         "final_url": article.final_url,
         "feed_url": article.feed_url,
         "source_id": article.source_id,

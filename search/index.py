@@ -30,6 +30,21 @@ def existing_ids(client: Elasticsearch, index: str, ids: Iterable[str]) -> set[s
     return {doc["_id"] for doc in reply["docs"] if doc.get("found")}
 
 
+def recent_title_keys(client: Elasticsearch, index: str, keys: Iterable[str], days: int) -> set[str]:
+    """The title keys among `keys` of articles fetched in the last `days` days (one request per call)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return set()
+    recent = [{"terms": {"title_key": wanted}}, {"range": {"fetched_at": {"gte": f"now-{days}d"}}}]
+    reply = client.search(
+        index=index,
+        size=0,
+        query={"bool": {"filter": recent}},
+        aggregations={"keys": {"terms": {"field": "title_key", "size": len(wanted)}}},
+    )
+    return {bucket["key"] for bucket in reply["aggregations"]["keys"]["buckets"]}
+
+
 def bulk_create(
     client: Elasticsearch, index: str, documents: Iterable[tuple[str, dict]], chunk_size: int = 200
 ) -> IndexReport:
