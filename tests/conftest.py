@@ -19,9 +19,11 @@ SESSION_PREFIX = f"test-{uuid.uuid4().hex[:8]}-"
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    """Settings for this test session: its own index prefix, and 127.0.0.1 allowed for the local servers."""
-    return Settings(index_prefix=SESSION_PREFIX, allow_hosts=["127.0.0.1"])
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for this test session: its own index prefix and data folder, and 127.0.0.1 allowed for local servers."""
+    return Settings(
+        index_prefix=SESSION_PREFIX, allow_hosts=["127.0.0.1"], data_dir=tmp_path_factory.mktemp("mediamon-data")
+    )
 
 
 @pytest.fixture(scope="session")
