@@ -157,6 +157,99 @@ def _print_matches(matches: list[Match], title: str, as_json: bool) -> None:
     console.print(table)
 
 
+@app.command("search")
+def search(
+    query: Annotated[str, typer.Argument(help='Words (all required), "a phrase", AND/OR/NOT, field:value; * for all.')],
+    since: Annotated[str | None, typer.Option(help="Published on or after: a date, or date math like now-7d.")] = None,
+    until: Annotated[str | None, typer.Option(help="Published on or before (a plain date: that whole day).")] = None,
+    lang: Annotated[list[str] | None, typer.Option(help="Language code (repeatable).")] = None,
+    outlet: Annotated[list[str] | None, typer.Option(help="Outlet (repeatable).")] = None,
+    topic: Annotated[list[str] | None, typer.Option(help="Topic, e.g. belarus.protests (repeatable).")] = None,
+    seed: Annotated[list[str] | None, typer.Option(help="Matched seed story id (repeatable).")] = None,
+    size: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """Search the articles with Lucene query syntax and filters; shows highlighted snippets."""
+    from rich.markup import escape
+
+    from search.client import EsUnavailable, check_health, make_client
+    from search.indices import articles_alias
+    from search.query import SearchError, make_filters, search_articles
+
+    settings = get_settings()
+    client = make_client(settings)
+    try:
+        check_health(client, settings.es_url)
+    except EsUnavailable as exc:
+        raise _fail(str(exc)) from None
+    filters = make_filters(since, until, lang, outlet, topic, seed)
+    try:
+        hits = search_articles(client, articles_alias(settings), query, filters, size)
+    except SearchError as exc:
+        raise _fail(escape(f"search refused: {exc}")) from None
+    if as_json:
+        print(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2))
+        return
+
+    def marked(fragment: str) -> str:
+        return escape(fragment).replace("<em>", "[bold yellow]").replace("</em>", "[/bold yellow]")
+
+    for rank, hit in enumerate(hits, start=1):
+        title = marked(hit.highlights.get("title", [hit.title])[0])
+        meta = escape(f"{(hit.published_at or '')[:10]}  {hit.language or '??'}  {hit.outlet or ''}")
+        console.print(f"[bold]{rank:>2}.[/bold] {meta}  {title}", highlight=False)
+        console.print(f"    [dim]{escape(hit.url)}[/dim]", highlight=False)
+        for fragment in (hit.highlights.get("summary") or []) + (hit.highlights.get("body") or [])[:2]:
+            console.print(f"    … {marked(fragment)} …", highlight=False)
+    console.print(f"{len(hits)} articles" + (" (more with --size)" if len(hits) == size else ""))
+
+
+kibana_app = typer.Typer(no_args_is_help=True, help="Kibana saved objects: data views, saved searches, dashboard.")
+app.add_typer(kibana_app, name="kibana")
+
+
+@kibana_app.command("export")
+def kibana_export(
+    path: Annotated[Path | None, typer.Argument(help="Where to write (default: ours, in search/kibana/).")] = None,
+) -> None:
+    """Write the saved objects as NDJSON, with data views on this deployment's index prefix."""
+    from search.kibana import SAVED_OBJECTS_PATH, export_saved_objects
+
+    target = path or SAVED_OBJECTS_PATH
+    count = export_saved_objects(target, get_settings().index_prefix)
+    console.print(f"wrote {count} saved objects to {target}")
+
+
+@kibana_app.command("import")
+def kibana_import(
+    url: Annotated[str, typer.Option(envvar="MEDIAMON_KIBANA_URL", help="Kibana, e.g. http://localhost:5601.")],
+    file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="NDJSON (default: ours).")] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="MEDIAMON_KIBANA_API_KEY")] = None,
+    username: Annotated[str | None, typer.Option(envvar="MEDIAMON_KIBANA_USERNAME")] = None,
+    password: Annotated[str | None, typer.Option(envvar="MEDIAMON_KIBANA_PASSWORD")] = None,
+    space: Annotated[str | None, typer.Option(help="Kibana space id (default: the default space).")] = None,
+    ca_cert: Annotated[Path | None, typer.Option(envvar="MEDIAMON_KIBANA_CA_CERT", exists=True)] = None,
+) -> None:
+    """Import (overwriting) the saved objects into Kibana."""
+    from rich.markup import escape
+
+    from search.kibana import SAVED_OBJECTS_PATH, KibanaImportError, import_saved_objects
+
+    try:
+        result = import_saved_objects(
+            url,
+            file or SAVED_OBJECTS_PATH,
+            api_key=api_key,
+            username=username,
+            password=password,
+            space=space,
+            ca_cert=ca_cert,
+        )
+    except KibanaImportError as exc:
+        raise _fail(escape(str(exc))) from None
+    console.print(f"imported {result.success_count} saved objects into {url}")
+
+
 @app.command("import")
 def import_articles(
     file: Annotated[

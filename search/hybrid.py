@@ -1,0 +1,140 @@
+"""Articles similar to a text: BM25 and kNN run as two searches, fused by reciprocal rank fusion in our code.
+
+Elasticsearch's own `rrf` retriever needs an Enterprise licence (and the core-only test node lacks it), so the two
+rankings are fetched separately, with the same filters (inside kNN as a pre-filter), and fused by `rrf`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from elasticsearch import Elasticsearch
+
+from search.query import RESULT_FIELDS, TEXT_FIELDS, SearchFilters, run_search
+
+RRF_K = 60
+MAX_QUERY_WORDS = 1000  # a whole article as a BM25 query: its first words are enough, and bound the query size
+
+
+@dataclass(frozen=True, slots=True)
+class HybridHit:
+    """One fused result: its RRF score and its rank in each list (None: not in that list)."""
+
+    rank: int
+    score: float
+    id: str
+    title: str
+    outlet: str | None
+    published_at: str | None
+    language: str | None
+    url: str
+    bm25_rank: int | None
+    knn_rank: int | None
+
+    def as_dict(self) -> dict:
+        """Plain JSON-ready dict."""
+        return asdict(self)
+
+
+def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: each id scores sum(1 / (k + rank)) over the rankings it is in (rank from 1).
+
+    Best first; equal scores keep the order in which ids were first seen (the first ranking's first). An id
+    repeated within one ranking counts at its best rank only.
+    """
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        seen: set[str] = set()
+        for rank, doc_id in enumerate(ranking, start=1):
+            if doc_id in seen:
+                continue
+            seen.add(doc_id)
+            scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def similar_articles(
+    client: Elasticsearch,
+    index: str,
+    vector: Sequence[float] | None,
+    text: str | None,
+    filters: SearchFilters = SearchFilters(),  # noqa: B008 - frozen, so a shared default is safe
+    size: int = 10,
+    window: int = 50,
+    exclude_ids: Sequence[str] = (),
+    k: int = RRF_K,
+) -> list[HybridHit]:
+    """The `size` articles closest to a text by BM25 on its words and kNN on its embedding, fused by RRF.
+
+    `vector` is the text's embedding by the model the index was built with; `window` is how deep each ranking
+    goes. Either input may be missing (None or empty): the other ranking alone is used. `exclude_ids` drops
+    articles (e.g. the article the text came from).
+    """
+    clauses = filters.clauses()
+    if exclude_ids:
+        clauses.append({"bool": {"must_not": [{"ids": {"values": list(exclude_ids)}}]}})
+    sources: dict[str, dict] = {}
+    bm25 = _bm25_ranking(client, index, text, clauses, window, sources) if text and text.strip() else []
+    knn = _knn_ranking(client, index, vector, clauses, window, sources) if vector is not None and len(vector) else []
+    bm25_ranks = {doc_id: rank for rank, doc_id in enumerate(bm25, start=1)}
+    knn_ranks = {doc_id: rank for rank, doc_id in enumerate(knn, start=1)}
+    hits = []
+    for rank, (doc_id, score) in enumerate(rrf([bm25, knn], k=k)[:size], start=1):
+        src = sources[doc_id]
+        hits.append(
+            HybridHit(
+                rank=rank,
+                score=score,
+                id=doc_id,
+                title=src.get("title") or "",
+                outlet=src.get("outlet"),
+                published_at=src.get("published_at"),
+                language=src.get("language"),
+                url=src.get("url") or "",
+                bm25_rank=bm25_ranks.get(doc_id),
+                knn_rank=knn_ranks.get(doc_id),
+            )
+        )
+    return hits
+
+
+def _bm25_ranking(
+    client: Elasticsearch, index: str, text: str, clauses: list[dict], window: int, sources: dict[str, dict]
+) -> list[str]:
+    """Ids by BM25 on the text's words (any of them; no query syntax), within the filters."""
+    words = " ".join(text.split()[:MAX_QUERY_WORDS])
+    query = {"multi_match": {"query": words, "fields": list(TEXT_FIELDS), "type": "best_fields", "tie_breaker": 0.3}}
+    reply = run_search(
+        client, index=index, size=window, query={"bool": {"must": [query], "filter": clauses}}, source=RESULT_FIELDS
+    )
+    return _collect(reply, sources)
+
+
+def _knn_ranking(
+    client: Elasticsearch,
+    index: str,
+    vector: Sequence[float],
+    clauses: list[dict],
+    window: int,
+    sources: dict[str, dict],
+) -> list[str]:
+    """Ids by vector similarity on `embedding`, the filters applied inside the kNN search."""
+    knn: dict = {
+        "field": "embedding",
+        "query_vector": [float(x) for x in vector],
+        "k": window,
+        "num_candidates": max(100, 2 * window),
+    }
+    if clauses:
+        knn["filter"] = clauses
+    reply = run_search(client, index=index, size=window, knn=knn, source=RESULT_FIELDS)
+    return _collect(reply, sources)
+
+
+def _collect(reply: dict, sources: dict[str, dict]) -> list[str]:
+    ids = []
+    for hit in reply["hits"]["hits"]:
+        sources.setdefault(hit["_id"], hit.get("_source", {}))
+        ids.append(hit["_id"])
+    return ids

@@ -1,0 +1,178 @@
+"""Analyst search over articles: Lucene `query_string` syntax, filters and highlighted snippets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
+
+# Fields searched by words that name no field, and their weights (`language:ru` and the like search that field).
+TEXT_FIELDS = ("title^3", "summary^2", "body")
+RESULT_FIELDS = ["title", "outlet", "published_at", "language", "url", "topics", "matched_seeds"]
+HIGHLIGHT = {
+    "fields": {
+        "title": {"number_of_fragments": 0},
+        "summary": {"fragment_size": 160, "number_of_fragments": 1},
+        "body": {"fragment_size": 160, "number_of_fragments": 3},
+    },
+}
+
+
+class SearchError(ValueError):
+    """Elasticsearch refused the search (bad query syntax, bad date); the message is its reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Restrictions every search can add; an empty tuple means "any".
+
+    `since`/`until` bound `published_at` (inclusive): an ISO date or time, or date math such as `now-7d`.
+    """
+
+    since: str | None = None
+    until: str | None = None
+    lang: tuple[str, ...] = ()
+    outlet: tuple[str, ...] = ()
+    topic: tuple[str, ...] = ()
+    seed: tuple[str, ...] = ()
+
+    def clauses(self) -> list[dict]:
+        """The filter clauses of a `bool` query (or of a kNN search)."""
+        clauses: list[dict] = []
+        if self.since or self.until:
+            bounds = {op: value for op, value in (("gte", self.since), ("lte", self.until)) if value}
+            clauses.append({"range": {"published_at": bounds}})
+        for field_name, values in (
+            ("language", self.lang),
+            ("outlet", self.outlet),
+            ("topics", self.topic),
+            ("matched_seeds", self.seed),
+        ):
+            if values:
+                clauses.append({"terms": {field_name: list(values)}})
+        return clauses
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One article found, with its highlighted fragments by field (`title`, `summary`, `body`)."""
+
+    id: str
+    score: float | None
+    title: str
+    outlet: str | None
+    published_at: str | None
+    language: str | None
+    url: str
+    topics: list[str]
+    matched_seeds: list[str]
+    highlights: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_es(cls, hit: dict) -> Hit:
+        """A Hit from one element of `hits.hits`."""
+        src = hit.get("_source", {})
+        return cls(
+            id=hit["_id"],
+            score=hit.get("_score"),
+            title=src.get("title") or "",
+            outlet=src.get("outlet"),
+            published_at=src.get("published_at"),
+            language=src.get("language"),
+            url=src.get("url") or "",
+            topics=src.get("topics") or [],
+            matched_seeds=src.get("matched_seeds") or [],
+            highlights=hit.get("highlight", {}),
+        )
+
+    def as_dict(self) -> dict:
+        """Plain JSON-ready dict."""
+        return asdict(self)
+
+
+def search_articles(
+    client: Elasticsearch,
+    index: str,
+    query: str,
+    filters: SearchFilters = SearchFilters(),  # noqa: B008 - frozen, so a shared default is safe
+    size: int = 20,
+    offset: int = 0,
+) -> list[Hit]:
+    """Articles matching `query` (query_string syntax, all words required) within `filters`, best first.
+
+    An empty query (or `*`) matches every article; those come newest first. Raises SearchError for a query
+    Elasticsearch cannot parse.
+    """
+    text = query.strip()
+    if text in ("", "*"):
+        must: dict = {"match_all": {}}
+        sort: list | None = [{"published_at": {"order": "desc", "missing": "_last"}}]
+    else:
+        must = {
+            "query_string": {
+                "query": text,
+                "fields": list(TEXT_FIELDS),
+                "default_operator": "AND",
+                "lenient": True,
+            }
+        }
+        sort = None
+    reply = run_search(
+        client,
+        index=index,
+        query={"bool": {"must": [must], "filter": filters.clauses()}},
+        sort=sort,
+        size=size,
+        from_=offset,
+        source=RESULT_FIELDS,
+        highlight=HIGHLIGHT,
+    )
+    return [Hit.from_es(hit) for hit in reply["hits"]["hits"]]
+
+
+def run_search(client: Elasticsearch, **request: object) -> dict:
+    """`client.search`, with a refused request (or a missing index) turned into a SearchError with the reason."""
+    try:
+        return dict(client.search(**request))
+    except (BadRequestError, NotFoundError) as exc:
+        raise SearchError(es_reason(exc.body)) from None
+
+
+def es_reason(body: object) -> str:
+    """The most telling reason in an Elasticsearch error body: the first failed shard's, with its cause."""
+    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        return str(body)
+    error = body["error"]
+    shards = error.get("failed_shards") or []
+    reason = shards[0].get("reason", error) if shards else (error.get("root_cause") or [error])[0]
+    parts = [str(reason.get("reason", reason.get("type", "")))]
+    cause = reason.get("caused_by")
+    if isinstance(cause, dict) and cause.get("reason"):
+        detail = str(cause["reason"]).splitlines()[0].strip()
+        if detail and detail not in parts[0]:
+            parts.append(detail)
+    return ": ".join(parts)
+
+
+def _as_tuple(values: Sequence[str] | None) -> tuple[str, ...]:
+    return tuple(v for v in values or () if v)
+
+
+def make_filters(
+    since: str | None = None,
+    until: str | None = None,
+    lang: Sequence[str] | None = None,
+    outlet: Sequence[str] | None = None,
+    topic: Sequence[str] | None = None,
+    seed: Sequence[str] | None = None,
+) -> SearchFilters:
+    """SearchFilters from optional lists (as command-line options give them); empty values are dropped."""
+    return SearchFilters(
+        since=since or None,
+        until=until or None,
+        lang=_as_tuple(lang),
+        outlet=_as_tuple(outlet),
+        topic=_as_tuple(topic),
+        seed=_as_tuple(seed),
+    )
