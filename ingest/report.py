@@ -4,6 +4,21 @@ from __future__ import annotations
 
 from enrich.language import detect_language
 from ingest.extract import extract_page
+from ingest.fetch import Fetcher
+from mediamon.settings import Settings
+
+
+class PageUnavailable(RuntimeError):
+    """A page could not be fetched; the message says why."""
+
+
+def fetch_report(settings: Settings, url: str) -> dict:
+    """`extraction_report` of a page fetched now, through the same polite, guarded fetcher as the pipeline."""
+    with Fetcher(settings) as fetcher:
+        page = fetcher.fetch(url, kind="page")
+    if not page.ok:
+        raise PageUnavailable(f"cannot fetch {url}: {page.status}: {page.error}")
+    return extraction_report(page.content, page.final_url)
 
 
 def extraction_report(html: bytes, url: str | None) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +16,7 @@ from mediamon.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from mediamon.pipeline import RunReport
+    from search.hybrid import HybridHit
     from search.similar import Match
 
 app = typer.Typer(no_args_is_help=True, help="Media monitoring: feeds to Elasticsearch, ranked against seed stories.")
@@ -119,26 +121,56 @@ def _print_report(report: RunReport, as_json: bool) -> None:
 
 @app.command("similar")
 def similar(
-    seed: Annotated[str, typer.Option(help="Seed story id.")],
+    seed: Annotated[str | None, typer.Option(help="Seed story id: rank by the relevance stored at index time.")] = None,
+    url: Annotated[str | None, typer.Option(help="An article's URL: fetched now, then hybrid BM25 + kNN.")] = None,
+    text_file: Annotated[
+        Path | None, typer.Option("--text-file", exists=True, dir_okay=False, help="Any text; line 1 is the title.")
+    ] = None,
     top: Annotated[int, typer.Option(min=1, max=1000)] = 10,
+    since: Annotated[str | None, typer.Option(help="Published on or after (date or date math, e.g. now-7d).")] = None,
+    until: Annotated[str | None, typer.Option(help="Published on or before.")] = None,
+    lang: Annotated[list[str] | None, typer.Option(help="Language code (repeatable).")] = None,
+    outlet: Annotated[list[str] | None, typer.Option(help="Outlet (repeatable).")] = None,
+    topic: Annotated[list[str] | None, typer.Option(help="Topic (repeatable).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """The articles most relevant to a seed story."""
+    """The articles most relevant to a seed story, or most similar to an article or a text."""
+    from rich.markup import escape
+
+    from ingest.report import PageUnavailable, fetch_report
+    from ingest.urls import article_id
     from search.client import EsUnavailable, check_health, make_client
     from search.indices import articles_alias
-    from search.similar import similar_to_seed
+    from search.query import SearchError, make_filters
+    from search.similar import similar_to_seed, similar_to_text
 
+    if sum(x is not None for x in (seed, url, text_file)) != 1:
+        raise _fail("give exactly one of --seed, --url, --text-file")
     settings = get_settings()
     client = make_client(settings)
+    filters = make_filters(since, until, lang, outlet, topic)
     try:
         check_health(client, settings.es_url)
-    except EsUnavailable as exc:
-        raise _fail(str(exc)) from None
-    matches = similar_to_seed(client, articles_alias(settings), seed, top)
-    _print_matches(matches, f"Top {top} for seed {seed}", as_json)
+        if seed is not None:
+            matches = similar_to_seed(client, articles_alias(settings), seed, top, filters)
+            _print_matches(matches, f"Top {top} for seed {seed}", as_json)
+            return
+        from enrich.embed import load_embedder
+
+        if url is not None:
+            page = fetch_report(settings, url)
+            title, body, exclude = page["title"], page["body"], (article_id(url),)
+        else:
+            title, _, body = text_file.read_text(encoding="utf-8").partition("\n")
+            exclude = ()
+        embedder = load_embedder(settings.model_name, settings.embed_batch_size, settings.embed_prefix)
+        hits = similar_to_text(client, articles_alias(settings), embedder, title, body, top, filters, exclude)
+    except (EsUnavailable, PageUnavailable, SearchError) as exc:
+        raise _fail(escape(str(exc))) from None
+    _print_matches(hits, f"Top {top} similar to {url or text_file}", as_json)
 
 
-def _print_matches(matches: list[Match], title: str, as_json: bool) -> None:
+def _print_matches(matches: Sequence[Match | HybridHit], title: str, as_json: bool) -> None:
     if as_json:
         print(json.dumps([m.as_dict() for m in matches], ensure_ascii=False, indent=2))
         return
@@ -537,3 +569,107 @@ def runs(limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] =
             r["run_id"],
         )
     console.print(table)
+
+
+alerts_app = typer.Typer(no_args_is_help=True, help="Alert emails of new matching coverage (seeds/subscriptions.yaml).")
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("list")
+def alerts_list(as_json: JsonFlag = False) -> None:
+    """The subscriptions. Bad entries are reported with file and line (exit code 1)."""
+    from rich.markup import escape
+
+    from search.alert_email import Labels, describe_follows
+    from search.subscriptions import load_subscriptions
+
+    settings = get_settings()
+    loaded = load_subscriptions(settings.subscriptions_path, settings.seeds_dir)
+    if as_json:
+        rows = [s.model_dump(mode="json") for s in loaded.subscriptions]
+        print(json.dumps({"subscriptions": rows, "errors": [str(e) for e in loaded.errors]}, ensure_ascii=False, indent=2))
+    else:
+        table = Table(title=f"{len(loaded.subscriptions)} subscriptions")
+        for column in ("id", "name", "frequency", "max", "recipients", "follows"):
+            table.add_column(column, overflow="fold")
+        for s in loaded.subscriptions:
+            cells = (s.id, s.name, str(s.frequency), str(s.max_items), "\n".join(s.recipients))
+            table.add_row(*map(escape, cells), escape(describe_follows(s, Labels())))
+        console.print(table)
+        for error in loaded.errors:
+            console.print(f"[yellow]bad subscription[/yellow] {escape(str(error))}", highlight=False)
+    if loaded.errors:
+        raise typer.Exit(code=1)
+
+
+@alerts_app.command("run")
+def alerts_run(
+    subscription: Annotated[
+        list[str] | None, typer.Option("--subscription", "-s", help="Only this subscription id (repeatable).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would be sent, text part included; send and record nothing.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Send digests that are not due yet.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Email every due subscription its new matching stories (exit 1 when a send failed or an entry is bad)."""
+    from rich.markup import escape
+
+    from search.alert_run import RunStatus, UnknownSubscription, run_alerts
+    from search.client import EsUnavailable
+
+    try:
+        result = run_alerts(get_settings(), subscription_ids=subscription, dry_run=dry_run, force=force)
+    except (EsUnavailable, UnknownSubscription, ValueError) as exc:
+        raise _fail(escape(str(exc))) from None
+    if as_json:
+        rows = [o.as_dict() | ({"text": o.email.text} if dry_run and o.email else {}) for o in result.outcomes]
+        print(json.dumps({"outcomes": rows, "invalid": result.invalid}, ensure_ascii=False, indent=2))
+    else:
+        for o in result.outcomes:
+            line = f"{o.subscription}: {o.status}"
+            if o.stories:
+                line += f", {o.stories} stories ({o.articles} articles, {o.omitted} over the cap)"
+            console.print(escape(line + (f": {o.error}" if o.error else "")), highlight=False)
+            for address, reason in o.refused.items():
+                console.print(f"  [yellow]refused[/yellow] {escape(address)}: {escape(reason)}", highlight=False)
+            if o.status is RunStatus.DRY_RUN and o.email:
+                print(f"To: {', '.join(o.email.recipients)}\nSubject: {o.email.subject}\n\n{o.email.text}")
+        for error in result.invalid:
+            console.print(f"[yellow]bad subscription[/yellow] {escape(error)}", highlight=False)
+    if result.failed or result.invalid:
+        raise typer.Exit(code=1)
+
+
+@alerts_app.command("preview")
+def alerts_preview(
+    subscription_id: Annotated[str, typer.Argument(help="Subscription id.")],
+    html: Annotated[Path | None, typer.Option("--html", dir_okay=False, help="Write the HTML part here.")] = None,
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Show every match of the last DAYS days, already sent or not.")
+    ] = None,
+) -> None:
+    """The email the subscription would get now, digests included; prints the text part. Sends and records nothing."""
+    from datetime import timedelta
+
+    from rich.markup import escape
+
+    from search.alert_run import UnknownSubscription, run_alerts
+    from search.client import EsUnavailable
+
+    lookback = timedelta(days=days) if days else None
+    try:
+        result = run_alerts(
+            get_settings(), subscription_ids=[subscription_id], dry_run=True, force=True, lookback=lookback
+        )
+    except (EsUnavailable, UnknownSubscription) as exc:
+        raise _fail(escape(str(exc))) from None
+    outcome = result.outcomes[0]
+    if outcome.email is None:
+        console.print(escape(f"{subscription_id}: {outcome.error or 'no new matching story'} (try --days)"))
+        raise typer.Exit(code=1 if outcome.error else 0)
+    print(f"To: {', '.join(outcome.email.recipients)}\nSubject: {outcome.email.subject}\n\n{outcome.email.text}")
+    if html:
+        html.write_text(outcome.email.html, encoding="utf-8")
+        console.print(f"wrote the HTML part to {html}")

@@ -6,6 +6,10 @@ from dataclasses import asdict, dataclass
 
 from elasticsearch import Elasticsearch
 
+from enrich.embed import Embedder, embedding_text
+from search.hybrid import HybridHit, similar_articles
+from search.query import SearchFilters
+
 RESULT_FIELDS = ["title", "outlet", "published_at", "language", "url", "matched_seeds", "topics"]
 
 
@@ -29,13 +33,16 @@ class Match:
         return asdict(self)
 
 
-def similar_to_seed(client: Elasticsearch, index: str, seed_id: str, top: int = 10) -> list[Match]:
-    """The `top` articles by `seed_similarity.<seed_id>`, best first."""
+def similar_to_seed(
+    client: Elasticsearch, index: str, seed_id: str, top: int = 10, filters: SearchFilters | None = None
+) -> list[Match]:
+    """The `top` articles by `seed_similarity.<seed_id>`, best first, within `filters`."""
     field = f"seed_similarity.{seed_id}"
+    clauses = [{"exists": {"field": field}}, *(filters.clauses() if filters else [])]
     reply = client.search(
         index=index,
         size=top,
-        query={"exists": {"field": field}},
+        query={"bool": {"filter": clauses}},
         sort=[{field: {"order": "desc", "unmapped_type": "float"}}, {"published_at": {"order": "desc"}}],
         source=[*RESULT_FIELDS, field],
     )
@@ -57,3 +64,23 @@ def similar_to_seed(client: Elasticsearch, index: str, seed_id: str, top: int = 
             )
         )
     return matches
+
+
+def similar_to_text(
+    client: Elasticsearch,
+    index: str,
+    embedder: Embedder,
+    title: str,
+    body: str,
+    top: int = 10,
+    filters: SearchFilters | None = None,
+    exclude_ids: tuple[str, ...] = (),
+) -> list[HybridHit]:
+    """Articles closest to any text (a URL's article, a file): BM25 and kNN fused by RRF, within `filters`.
+
+    The text is embedded exactly as the pipeline embeds articles, so its vector is comparable with theirs.
+    """
+    vector = embedder.encode([embedding_text(title, "", body)])[0]
+    return similar_articles(
+        client, index, vector.tolist(), f"{title}\n{body}", filters or SearchFilters(), top, exclude_ids=exclude_ids
+    )

@@ -82,3 +82,34 @@ def test_similar_and_tag_commands_on_the_imported_set(imported, monkeypatch, tmp
     result = json.loads(tagged.output)
     assert {"belarus", "belarus.russia"} <= set(result["topics"])
     assert {"lukashenko", "putin", "union-state"} <= set(result["entities"])
+
+
+def test_similar_to_a_text_file_and_to_a_url(imported, monkeypatch, tmp_path):
+    from mediamon.sample_news import serve_site
+
+    import_settings, _, _, _ = imported
+    monkeypatch.setenv("MEDIAMON_INDEX_PREFIX", import_settings.index_prefix)
+    monkeypatch.setenv("MEDIAMON_ALLOW_HOSTS", '["127.0.0.1"]')
+    monkeypatch.setenv("MEDIAMON_HOST_MIN_INTERVAL", "0")
+    text = tmp_path / "football.txt"
+    text.write_text(
+        "Salah hat-trick for Liverpool\nLiverpool beat Leeds; Mohamed Salah scored three.", encoding="utf-8"
+    )
+    page = (
+        "<html><head><title>Karabakh</title></head><body><article><h1>Ceasefire call for Nagorno-Karabakh</h1>"
+        "<p>The OSCE Minsk Group co-chairs asked Armenia and Azerbaijan to stop the fighting and return to talks "
+        "on Nagorno-Karabakh, as shelling continued for a third day.</p></article></body></html>"
+    )
+    get_settings.cache_clear()
+    try:
+        by_text = CliRunner().invoke(app, ["similar", "--text-file", str(text), "--top", "3", "--json"])
+        with serve_site({"/karabakh.html": (page.encode(), "text/html; charset=utf-8")}) as base:
+            by_url = CliRunner().invoke(app, ["similar", "--url", f"{base}/karabakh.html", "--top", "3", "--json"])
+        both = CliRunner().invoke(app, ["similar", "--seed", "belarus-2020-09", "--text-file", str(text)])
+    finally:
+        get_settings.cache_clear()
+    assert by_text.exit_code == 0, by_text.output
+    assert json.loads(by_text.output)[0]["url"] == "https://archive.example.org/en/4"
+    assert by_url.exit_code == 0, by_url.output
+    assert json.loads(by_url.output)[0]["url"] == "https://archive.example.org/en/2"
+    assert both.exit_code == 1 and "exactly one" in both.output
