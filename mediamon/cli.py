@@ -15,6 +15,8 @@ from rich.table import Table
 from mediamon.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
     from mediamon.pipeline import RunReport
     from search.hybrid import HybridHit
     from search.similar import Match
@@ -31,6 +33,18 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a 
 def _fail(message: str) -> typer.Exit:
     console.print(f"[red]error:[/red] {message}")
     return typer.Exit(code=1)
+
+
+def _healthy_client(settings: Settings) -> Elasticsearch:
+    """A client for the configured cluster, or a clear error and exit 1 when it is down."""
+    from search.client import EsUnavailable, check_health, make_client
+
+    client = make_client(settings)
+    try:
+        check_health(client, settings.es_url)
+    except EsUnavailable as exc:
+        raise _fail(str(exc)) from None
+    return client
 
 
 @app.callback()
@@ -204,16 +218,11 @@ def search(
     """Search the articles with Lucene query syntax and filters; shows highlighted snippets."""
     from rich.markup import escape
 
-    from search.client import EsUnavailable, check_health, make_client
     from search.indices import articles_alias
     from search.query import SearchError, make_filters, search_articles
 
     settings = get_settings()
-    client = make_client(settings)
-    try:
-        check_health(client, settings.es_url)
-    except EsUnavailable as exc:
-        raise _fail(str(exc)) from None
+    client = _healthy_client(settings)
     filters = make_filters(since, until, lang, outlet, topic, seed)
     try:
         hits = search_articles(client, articles_alias(settings), query, filters, size)
@@ -496,16 +505,11 @@ def feeds_status(
 ) -> None:
     """The health of every polled feed, from the feed state index; failing feeds first."""
     from ingest.feed_state import HEALTHY
-    from search.client import EsUnavailable, check_health, make_client
     from search.feed_states import all_states
     from search.indices import feeds_alias
 
     settings = get_settings()
-    client = make_client(settings)
-    try:
-        check_health(client, settings.es_url)
-    except EsUnavailable as exc:
-        raise _fail(str(exc)) from None
+    client = _healthy_client(settings)
     alias = feeds_alias(settings)
     states = list(all_states(client, alias)) if client.indices.exists_alias(name=alias) else []
     states = [s for s in states if not failing or s.status not in HEALTHY]
@@ -538,14 +542,9 @@ def feeds_status(
 def runs(limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 10, as_json: JsonFlag = False) -> None:
     """The last ingest runs: when, how long, feeds by status, articles new / duplicate / failed, seconds per stage."""
     from mediamon.runs import recent_runs
-    from search.client import EsUnavailable, check_health, make_client
 
     settings = get_settings()
-    client = make_client(settings)
-    try:
-        check_health(client, settings.es_url)
-    except EsUnavailable as exc:
-        raise _fail(str(exc)) from None
+    client = _healthy_client(settings)
     records = recent_runs(client, settings, limit)
     if as_json:
         print(json.dumps(records, ensure_ascii=False, indent=2))
@@ -587,7 +586,9 @@ def alerts_list(as_json: JsonFlag = False) -> None:
     loaded = load_subscriptions(settings.subscriptions_path, settings.seeds_dir)
     if as_json:
         rows = [s.model_dump(mode="json") for s in loaded.subscriptions]
-        print(json.dumps({"subscriptions": rows, "errors": [str(e) for e in loaded.errors]}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps({"subscriptions": rows, "errors": [str(e) for e in loaded.errors]}, ensure_ascii=False, indent=2)
+        )
     else:
         table = Table(title=f"{len(loaded.subscriptions)} subscriptions")
         for column in ("id", "name", "frequency", "max", "recipients", "follows"):
