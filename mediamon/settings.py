@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     max_page_bytes: int = 10_000_000
     allow_hosts: list[str] = Field(default_factory=list)
     fetch_concurrency: int = 16  # worker threads of Fetcher.fetch_many
+    extract_workers: int = 1  # processes extracting pages while fetching goes on (0: in the fetching process)
+    stream_batch_size: int = 256  # articles per batch when `run_once` overlaps fetching, enrichment and indexing
     host_concurrency: int = 2  # requests in flight to one host at a time
     host_min_interval: float = 0.5  # seconds between the starts of two requests to one host
     fetch_deadline: float = 60.0  # wall-clock cap on one download, against servers that trickle bytes
@@ -77,7 +79,15 @@ class Settings(BaseSettings):
     demo_port: int = 8765
 
     # Alerts.
-    smtp_url: str = "smtp://127.0.0.1:25"
+    smtp_url: str = "smtp://127.0.0.1:25"  # smtp://[user:password@]host[:port], or smtps:// for TLS from the start
+    smtp_starttls: bool = False  # upgrade smtp:// connections with STARTTLS (then required, never opportunistic)
+    smtp_from: str = "mediamon <mediamon@localhost>"  # the From of alert emails
+    smtp_timeout: float = 30.0  # seconds for connecting to the SMTP server and for each reply
+    smtp_ca_cert: Path | None = None  # CA file the server certificate is checked against (default: system CAs)
+    smtp_conn_id: str = "smtp_default"  # the Airflow connection mediamon_alerts sends through (else smtp_url)
+    subscriptions_path: Path = PROJECT_ROOT / "seeds" / "subscriptions.yaml"
+    alerts_digest_schedule: str = "0 6 * * *"  # cron (UTC) of the digest runs of mediamon_alerts (its file reads it)
+    alert_overlap_minutes: int = 180  # each run looks this far behind its watermark, for articles indexed late
 
     def index_name(self, base: str) -> str:
         """Name of an index or alias under this deployment's prefix (e.g. `media-articles`)."""

@@ -65,6 +65,7 @@ def ensure_articles_index(client: Elasticsearch, settings: Settings, dims: int) 
 
 FEEDS = "mediamon-feeds"
 RUNS = "mediamon-runs"
+ALERTS = "mediamon-alerts"
 
 
 def feeds_alias(settings: Settings) -> str:
@@ -75,6 +76,11 @@ def feeds_alias(settings: Settings) -> str:
 def runs_alias(settings: Settings) -> str:
     """The alias of the run record index (`mediamon-runs` under the deployment's prefix)."""
     return settings.index_name(RUNS)
+
+
+def alerts_alias(settings: Settings) -> str:
+    """The alias of the alert bookkeeping index (`mediamon-alerts` under the deployment's prefix)."""
+    return settings.index_name(ALERTS)
 
 
 def _ensure_versioned(client: Elasticsearch, alias: str, mapping: dict) -> str:
@@ -99,3 +105,8 @@ def ensure_feeds_index(client: Elasticsearch, settings: Settings) -> str:
 def ensure_runs_index(client: Elasticsearch, settings: Settings) -> str:
     """Create the run record index and alias when missing; returns the alias."""
     return _ensure_versioned(client, runs_alias(settings), _mapping_file("runs"))
+
+
+def ensure_alerts_index(client: Elasticsearch, settings: Settings) -> str:
+    """Create the alert bookkeeping index (sent records, watermarks, leases) and alias when missing."""
+    return _ensure_versioned(client, alerts_alias(settings), _mapping_file("alerts"))

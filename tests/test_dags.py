@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -22,7 +23,9 @@ from mediamon.runs import recent_runs
 from mediamon.sample_news import build_site, feed_list, item_url, load_items, serve_site
 from mediamon.settings import PROJECT_ROOT, Settings
 from search.feed_states import all_states
-from search.indices import articles_alias, feeds_alias
+from search.index import bulk_create
+from search.indices import articles_alias, ensure_articles_index, feeds_alias
+from tests.smtp_fixtures import smtp_server
 
 DAGS = PROJECT_ROOT / "dags"
 VENV_BIN = Path(sys.executable).parent
@@ -54,9 +57,9 @@ def dagbag(airflow_home: Path):
 
 def test_dags_import_cleanly_and_parse_fast(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"mediamon_ingest", "mediamon_maintenance"}
+    assert set(dagbag.dag_ids) == {"mediamon_ingest", "mediamon_maintenance", "mediamon_alerts"}
     durations = {Path(stat.file).name: stat.duration.total_seconds() for stat in dagbag.dagbag_stats}
-    assert set(durations) == {"mediamon_ingest.py", "mediamon_maintenance.py"}
+    assert set(durations) == {"mediamon_ingest.py", "mediamon_maintenance.py", "mediamon_alerts.py"}
     assert all(seconds < 2.0 for seconds in durations.values()), durations
 
 
@@ -206,3 +209,63 @@ def test_maintenance_dag_deletes_old_articles_and_reports_failing_feeds(dagbag, 
     failing = feed_health_report(settings.model_copy(update={"feed_failing_hours": 0}))
     assert {f["feed_url"] for f in failing} == {extra["broken"], extra["missing"]}
     assert feed_health_report(settings) == []  # none has failed for a day yet
+
+
+# --- mediamon_alerts ---
+
+
+def test_alerts_dag_runs_after_new_articles_and_on_the_digest_schedule(dagbag):
+    alerts = dagbag.dags["mediamon_alerts"]
+    assert alerts.timetable.timetable.expression == Settings().alerts_digest_schedule == "0 6 * * *"
+    assert alerts.timetable.asset_condition.uri == "es://mediamon/articles"
+    assert alerts.max_active_runs == 1 and alerts.catchup is False
+    assert alerts.task_dict["send_alerts"].retries == 4 and alerts.task_dict["check_subscriptions"].retries == 0
+    select = alerts.task_dict["select_subscriptions"].python_callable  # reads seeds/subscriptions.yaml only
+    assert select(dag_run=SimpleNamespace(run_type="asset_triggered")) == ["belarus-2020-09"]
+    everything = ["belarus-2020-09", "repression-digest", "state-media-weekly"]
+    assert select(dag_run=SimpleNamespace(run_type="scheduled")) == everything
+
+
+def test_alerts_dag_emails_once_through_the_smtp_connection(dagbag, settings, es, tmp_path, monkeypatch):
+    local = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}dagalerts-"})
+    alias = ensure_articles_index(es, local, 384)
+    fetched = datetime.now(UTC) - timedelta(hours=1)
+    titles = {  # key: (title, sub-topic)
+        "a1": ("Lukashenko flies to Sochi to meet Putin", "belarus.russia"),
+        "a2": ("Kolesnikova detained at the border", "belarus.repression"),
+    }
+    documents = [
+        (key, {"url": f"https://news.example/{key}", "title": title, "body": title, "outlet": "News",
+               "source_id": "news", "language": "en", "fetched_at": fetched.isoformat(),
+               "topics": ["belarus", topic], "seed_similarity": {"belarus-2020-09": 0.8},
+               "matched_seeds": ["belarus-2020-09"], "embedding": [1.0] + [0.0] * 383})
+        for key, (title, topic) in titles.items()
+    ]  # fmt: skip
+    assert bulk_create(es, alias, documents).created == 2
+    es.indices.refresh(index=alias)
+    subscriptions = [
+        {"id": "now", "name": "Now", "recipients": ["desk@example.org"], "follows": {"seeds": ["belarus-2020-09"]},
+         "frequency": "immediate"},
+        {"id": "daily", "name": "Daily", "recipients": ["desk@example.org"],
+         "follows": {"topics": ["belarus.repression"]}, "frequency": "daily"},
+    ]  # fmt: skip
+    path = tmp_path / "subscriptions.yaml"
+    path.write_text(yaml.safe_dump({"subscriptions": subscriptions}), encoding="utf-8")
+    with smtp_server() as server:
+        extra = {"disable_ssl": True, "disable_tls": True, "from_email": "alerts@example.org"}
+        connection = {"conn_type": "smtp", "host": "127.0.0.1", "port": server.port, "extra": extra}
+        for name, value in {
+            "MEDIAMON_INDEX_PREFIX": local.index_prefix,
+            "MEDIAMON_SUBSCRIPTIONS_PATH": str(path),
+            "MEDIAMON_SMTP_URL": "smtp://127.0.0.1:1",  # not used: the Airflow connection wins
+            "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(connection),
+        }.items():
+            monkeypatch.setenv(name, value)
+        _, tasks = run_dag(dagbag, "mediamon_alerts")
+        assert tasks["select_subscriptions"] == tasks["check_subscriptions"] == "success"
+        subjects = sorted(mail.message["Subject"] for mail in server.received)
+        assert subjects == ["[mediamon] Daily: daily digest, 1 new story", "[mediamon] Now: 2 new stories"]
+        assert {mail.message["From"] for mail in server.received} == {"alerts@example.org"}
+
+        run_dag(dagbag, "mediamon_alerts")  # nothing new, and the digest is not due again today
+        assert len(server.received) == 2

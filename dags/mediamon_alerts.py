@@ -1,0 +1,119 @@
+"""mediamon_alerts: alert emails of new matching coverage (the library: `search/alert_run.py`).
+
+Two triggers, one DAG (`AssetOrTimeSchedule`):
+- an `es://mediamon/articles` asset event (mediamon_ingest indexed new articles): the `immediate`
+  subscriptions;
+- the digest schedule, `MEDIAMON_ALERTS_DIGEST_SCHEDULE` (cron, UTC; default 06:00), and manual runs:
+  every subscription, so the daily and weekly digests go out when due (once a UTC day / ISO week).
+One mapped task per subscription: a failing one is retried on its own. Emails go through the Airflow
+connection `MEDIAMON_SMTP_CONN_ID` (default `smtp_default`, type smtp: host, port, login, password; extras
+`disable_ssl`, `disable_tls`, `from_email`, `timeout`, `ssl_context`, read through the smtp provider's
+SmtpHook) when it exists, else through `MEDIAMON_SMTP_URL`. A failed send fails the task and records
+nothing, so Airflow's retries (and the next run) send the same articles: an SMTP outage delays alerts and
+loses none.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import pendulum
+from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+
+if TYPE_CHECKING:
+    from mediamon.settings import Settings
+    from search.alert_smtp import SmtpConfig
+
+ARTICLES = Asset("es://mediamon/articles")
+DIGESTS = CronTriggerTimetable(os.environ.get("MEDIAMON_ALERTS_DIGEST_SCHEDULE", "0 6 * * *"), timezone="UTC")
+
+RETRIES = {
+    "retries": 4,
+    "retry_delay": pendulum.duration(minutes=1),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": pendulum.duration(minutes=15),
+}
+SEND_TASKS = 4  # subscriptions sent at a time
+
+
+def smtp_from_connection(settings: Settings) -> SmtpConfig | None:
+    """The SMTP config of the Airflow connection `settings.smtp_conn_id`; None when there is none."""
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from search.alert_smtp import SmtpConfig
+
+    hook = SmtpHook(smtp_conn_id=settings.smtp_conn_id)
+    try:
+        hook.smtp_connection = hook.get_connection(settings.smtp_conn_id)
+    except AirflowNotFoundException:
+        return None
+    security = "ssl" if hook.use_ssl else "starttls" if hook.smtp_starttls else "plain"
+    return SmtpConfig(
+        host=hook.host,
+        port=hook.port or {"ssl": 465, "starttls": 587, "plain": 25}[security],
+        security=security,
+        username=hook.smtp_user or None,
+        password=hook.smtp_password or None,
+        timeout=hook.timeout,
+        sender=hook.from_email or settings.smtp_from,
+        ca_cert=settings.smtp_ca_cert,
+        verify=hook.ssl_context != "none",
+    )
+
+
+@dag(
+    schedule=AssetOrTimeSchedule(timetable=DIGESTS, assets=ARTICLES),
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=RETRIES,
+    dagrun_timeout=pendulum.duration(hours=1),
+    tags=["mediamon"],
+)
+def mediamon_alerts() -> None:
+    """Subscriptions → one email each of its new matching stories → sent records and watermark."""
+
+    @task
+    def select_subscriptions(dag_run=None) -> list[str]:
+        """After new articles, the immediate subscriptions; on the digest schedule or by hand, all of them."""
+        from mediamon.settings import Settings
+        from search.alert_run import select
+        from search.subscriptions import Frequency, load_subscriptions
+
+        settings = Settings()
+        loaded = load_subscriptions(settings.subscriptions_path, settings.seeds_dir)
+        after_ingest = dag_run is not None and dag_run.run_type == "asset_triggered"
+        return [s.id for s in select(loaded, None, [Frequency.IMMEDIATE] if after_ingest else None)]
+
+    @task(max_active_tis_per_dagrun=SEND_TASKS)
+    def send_alerts(subscription_id: str) -> dict:
+        """Email one subscription its new stories (a digest when due); fails, to be retried, when not sent."""
+        from mediamon.settings import Settings
+        from search.alert_run import RunStatus, run_alerts
+
+        settings = Settings()
+        run = run_alerts(settings, subscription_ids=[subscription_id], smtp=smtp_from_connection(settings))
+        outcome = run.outcomes[0]
+        if outcome.status is RunStatus.FAILED:
+            raise RuntimeError(f"subscription {subscription_id} not sent: {outcome.error}")
+        return outcome.as_dict()
+
+    @task(retries=0)
+    def check_subscriptions() -> int:
+        """Fail, visibly, while the subscriptions file has bad entries (the good ones are sent anyway)."""
+        from mediamon.settings import Settings
+        from search.subscriptions import load_subscriptions
+
+        settings = Settings()
+        loaded = load_subscriptions(settings.subscriptions_path, settings.seeds_dir)
+        if loaded.errors:
+            raise ValueError("bad subscriptions:\n" + "\n".join(str(error) for error in loaded.errors))
+        return len(loaded.subscriptions)
+
+    send_alerts.expand(subscription_id=select_subscriptions())
+    check_subscriptions()
+
+
+mediamon_alerts()

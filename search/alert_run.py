@@ -1,0 +1,308 @@
+"""Running subscriptions: for each one that is due, the new matching stories since its watermark, one email,
+then the bookkeeping, in that order.
+
+Exactly once, per (subscription, article):
+- a run takes the subscription's lease in `mediamon-alerts` first, so overlapping runs (a retried task next
+  to a late one, the CLI next to the DAG) never work on one subscription at the same time;
+- it leaves out articles (and stories, by `dup_group`) the subscription's sent records already hold;
+- it records the email's articles, then advances the watermark, only after the SMTP server accepted the
+  email: a refused or failed send records nothing, so the next run (or the task's retry) sends them again.
+The window starts `alert_overlap_minutes` before the watermark, because an article is indexed a while after
+its `fetched_at`; the sent records keep the overlap from sending anything twice. One gap remains, as with any
+mail sender: a crash after the server accepted an email and before it was recorded sends it again, with the
+same Message-ID.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from elasticsearch import Elasticsearch
+
+from enrich.seeds import load_seeds
+from ingest.sources import Source, load_sources
+from mediamon.settings import Settings
+from search.alert_email import AlertEmail, Labels, render_email
+from search.alert_gaps import blind_spots
+from search.alert_match import Story, find_matches, group_stories
+from search.alert_records import (
+    ItemOutcome,
+    SentItem,
+    SubscriptionState,
+    acquire_lease,
+    covered,
+    load_state,
+    record_sent,
+    release_lease,
+    save_state,
+)
+from search.alert_smtp import SmtpConfig, SmtpError, send_message, smtp_config
+from search.client import check_health, make_client
+from search.indices import alerts_alias, articles_alias, ensure_alerts_index, feeds_alias
+from search.query import SearchError
+from search.subscriptions import Frequency, Subscription, SubscriptionList, load_subscriptions, topic_labels
+
+LOG = logging.getLogger(__name__)
+
+# How far back the first run of a new subscription looks.
+FIRST_LOOKBACK = {
+    Frequency.IMMEDIATE: timedelta(days=1),
+    Frequency.DAILY: timedelta(days=1),
+    Frequency.WEEKLY: timedelta(days=7),
+}
+LEASE_TTL = timedelta(minutes=15)  # a crashed run's lease expires after this
+
+
+class RunStatus(StrEnum):
+    """What a run did with one subscription."""
+
+    SENT = "sent"
+    NOTHING_NEW = "nothing_new"  # no new matching story: no email; the watermark advanced
+    NOT_DUE = "not_due"  # a digest already sent this UTC day (daily) or ISO week (weekly)
+    BUSY = "busy"  # another run holds the subscription's lease and sends its articles
+    DRY_RUN = "dry_run"  # rendered, not sent, nothing recorded
+    FAILED = "failed"  # not sent (SMTP failure, refused query); nothing recorded, the next run tries again
+
+
+class UnknownSubscription(ValueError):
+    """A subscription id that is not in the subscriptions file (or whose entry is invalid)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertOutcome:
+    """The result of one subscription in one run."""
+
+    subscription: str
+    status: RunStatus
+    stories: int = 0
+    articles: int = 0
+    omitted: int = 0  # stories left out by the cap
+    email: AlertEmail | None = None
+    message_id: str | None = None
+    refused: dict[str, str] = field(default_factory=dict)  # recipients the server refused (others got it)
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        """JSON-ready summary, with the subject and recipients but without the email bodies."""
+        summary = asdict(self) | {"status": str(self.status)}
+        summary.pop("email")
+        if self.email:
+            summary |= {"subject": self.email.subject, "recipients": list(self.email.recipients)}
+        return summary
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRun:
+    """A run over several subscriptions: one outcome each, and the entries of the file that were invalid."""
+
+    outcomes: list[AlertOutcome]
+    invalid: list[str]
+
+    @property
+    def failed(self) -> list[AlertOutcome]:
+        """The outcomes that sent nothing because of an error."""
+        return [o for o in self.outcomes if o.status is RunStatus.FAILED]
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What every subscription of a run shares."""
+
+    client: Elasticsearch
+    settings: Settings
+    labels: Labels
+    sources: tuple[Source, ...]
+    now: datetime
+    owner: str
+
+
+def is_due(frequency: Frequency, last_run_at: datetime | None, now: datetime) -> bool:
+    """Immediate subscriptions always; a digest once a UTC day (daily) or ISO week (weekly)."""
+    if frequency is Frequency.IMMEDIATE or last_run_at is None:
+        return True
+    last, today = last_run_at.astimezone(UTC), now.astimezone(UTC)
+    if frequency is Frequency.DAILY:
+        return last.date() < today.date()
+    return last.isocalendar()[:2] < today.isocalendar()[:2]
+
+
+def _items(shown: Sequence[Story], over_cap: Sequence[Story]) -> list[SentItem]:
+    items = []
+    for story in shown:
+        items.append(
+            SentItem(story.lead.id, story.lead.group, ItemOutcome.SHOWN, story.lead.url, story.lead.title)
+        )
+        items += [SentItem(c.id, c.group, ItemOutcome.DUPLICATE, c.url, c.title) for c in story.copies]
+    items += [
+        SentItem(c.id, c.group, ItemOutcome.OVER_CAP, c.url, c.title) for s in over_cap for c in s.articles
+    ]
+    return items
+
+
+def _run_one(
+    ctx: _Context,
+    subscription: Subscription,
+    smtp: SmtpConfig | None,
+    force: bool,
+    lookback: timedelta | None,
+) -> AlertOutcome:
+    """One subscription: match, render, and unless this is a dry run (`smtp` None) send and record."""
+    settings, client, now = ctx.settings, ctx.client, ctx.now
+    alerts = alerts_alias(settings)
+    state = load_state(client, alerts, subscription.id)
+    if not force and not is_due(subscription.frequency, state.last_run_at, now):
+        return AlertOutcome(subscription.id, RunStatus.NOT_DUE)
+    if lookback is not None:
+        since = shown_since = now - lookback
+    elif state.watermark is not None:
+        since, shown_since = (
+            state.watermark - timedelta(minutes=settings.alert_overlap_minutes),
+            state.watermark,
+        )
+    else:
+        since = shown_since = now - FIRST_LOOKBACK[subscription.frequency]
+    articles = articles_alias(settings)
+    if not client.indices.exists_alias(name=articles):
+        candidates, until = [], now
+    else:
+        matches = find_matches(client, articles, subscription, since, now)
+        candidates = matches.candidates
+        until = now if matches.complete else candidates[-1].fetched_at
+    if lookback is None:
+        ids, groups = [c.id for c in candidates], {c.group for c in candidates}
+        done, done_groups = covered(client, alerts, subscription.id, ids, groups)
+        candidates = [c for c in candidates if c.id not in done and c.group not in done_groups]
+    stories = group_stories(candidates)
+    shown, over_cap = stories[: subscription.max_items], stories[subscription.max_items :]
+    completed = SubscriptionState(subscription.id, until, state.last_sent_at, now)
+    if not shown:
+        if smtp is not None:
+            save_state(client, alerts, completed)
+        return AlertOutcome(subscription.id, RunStatus.NOTHING_NEW)
+    items = _items(shown, over_cap)
+    email = render_email(
+        subscription,
+        shown,
+        omitted=len(over_cap),
+        blind_spots=blind_spots(client, feeds_alias(settings), subscription, ctx.sources),
+        since=shown_since,
+        until=until,
+        last_sent_at=state.last_sent_at,
+        labels=ctx.labels,
+        article_ids=[item.article_id for item in items],
+    )
+    counts = {
+        "stories": len(shown),
+        "articles": sum(len(s.articles) for s in shown),
+        "omitted": len(over_cap),
+    }
+    if smtp is None:
+        return AlertOutcome(subscription.id, RunStatus.DRY_RUN, email=email, **counts)
+    message = email.message(smtp.sender, now)
+    try:
+        refused = send_message(smtp, message)
+    except SmtpError as exc:
+        LOG.warning("subscription %s: %s; its articles wait for the next run", subscription.id, exc)
+        return AlertOutcome(subscription.id, RunStatus.FAILED, email=email, error=str(exc), **counts)
+    message_id = str(message["Message-ID"])
+    record_sent(client, alerts, subscription.id, items, message_id, now)
+    save_state(client, alerts, SubscriptionState(subscription.id, until, now, now))
+    LOG.info(
+        "subscription %s: sent %d stories to %d recipients",
+        subscription.id,
+        len(shown),
+        len(email.recipients),
+    )
+    return AlertOutcome(
+        subscription.id, RunStatus.SENT, email=email, message_id=message_id, refused=refused, **counts
+    )
+
+
+def _run_leased(
+    ctx: _Context,
+    subscription: Subscription,
+    smtp: SmtpConfig | None,
+    force: bool,
+    lookback: timedelta | None,
+) -> AlertOutcome:
+    """One subscription, under its lease (dry runs, `smtp` None, write nothing and need none)."""
+    try:
+        if smtp is None:
+            return _run_one(ctx, subscription, smtp, force, lookback)
+        alerts = alerts_alias(ctx.settings)
+        lease = acquire_lease(ctx.client, alerts, subscription.id, ctx.owner, ctx.now, LEASE_TTL)
+        if lease is None:
+            return AlertOutcome(subscription.id, RunStatus.BUSY)
+        try:
+            return _run_one(ctx, subscription, smtp, force, lookback)
+        finally:
+            release_lease(ctx.client, alerts, lease)
+    except SearchError as exc:
+        return AlertOutcome(
+            subscription.id, RunStatus.FAILED, error=f"Elasticsearch refused the query: {exc}"
+        )
+
+
+def load_labels(settings: Settings) -> Labels:
+    """Seed titles and topic labels of the seeds folder."""
+    seeds = {seed.id: seed.title for seed in load_seeds(settings.seeds_dir)}
+    return Labels(seeds=seeds, topics=topic_labels(settings.seeds_dir))
+
+
+def select(
+    loaded: SubscriptionList, ids: Iterable[str] | None, frequencies: Iterable[Frequency] | None
+) -> list[Subscription]:
+    """The subscriptions with these ids (all when None) and frequencies (all when None)."""
+    wanted = list(dict.fromkeys(ids)) if ids is not None else None
+    if wanted is not None:
+        unknown = [i for i in wanted if loaded.get(i) is None]
+        if unknown:
+            known = ", ".join(s.id for s in loaded.subscriptions) or "none"
+            raise UnknownSubscription(f"no valid subscription {', '.join(unknown)} (valid ones: {known})")
+    chosen = [s for s in loaded.subscriptions if wanted is None or s.id in wanted]
+    allowed = set(frequencies) if frequencies is not None else set(Frequency)
+    return [s for s in chosen if s.frequency in allowed]
+
+
+def run_alerts(
+    settings: Settings,
+    *,
+    subscription_ids: Iterable[str] | None = None,
+    frequencies: Iterable[Frequency] | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    smtp: SmtpConfig | None = None,
+    now: datetime | None = None,
+    lookback: timedelta | None = None,
+) -> AlertRun:
+    """Run the chosen subscriptions of `settings.subscriptions_path` once.
+
+    `force` sends digests that are not due; `lookback` (dry runs only) shows every match of that past
+    window, sent or not; `smtp` defaults to the settings' SMTP URL. Raises UnknownSubscription for an id not
+    in the file, search.client.EsUnavailable when Elasticsearch is down.
+    """
+    if lookback is not None and not dry_run:
+        raise ValueError("a lookback window is for dry runs only: it ignores what was sent")
+    loaded = load_subscriptions(settings.subscriptions_path, settings.seeds_dir)
+    chosen = select(loaded, subscription_ids, frequencies)
+    client = make_client(settings)
+    check_health(client, settings.es_url)
+    ensure_alerts_index(client, settings)
+    ctx = _Context(
+        client=client,
+        settings=settings,
+        labels=load_labels(settings),
+        sources=load_sources(settings.feeds_path).sources,
+        now=(now or datetime.now(UTC)).astimezone(UTC),
+        owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+    )
+    transport = None if dry_run else (smtp or smtp_config(settings))
+    outcomes = [_run_leased(ctx, s, transport, force, lookback) for s in chosen]
+    return AlertRun(outcomes, [str(error) for error in loaded.errors])

@@ -1,0 +1,104 @@
+"""Sending an email over SMTP (smtplib): plain, STARTTLS or TLS from the start, with optional AUTH.
+
+The server is given as `smtp://[user:password@]host[:port]` (port 25; `MEDIAMON_SMTP_STARTTLS=true`
+upgrades the connection and then requires it) or `smtps://…` (port 465). Inside Airflow the DAG builds the
+same config from its smtp connection instead.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from mediamon.settings import Settings
+
+Security = Literal["plain", "starttls", "ssl"]
+
+
+class SmtpError(RuntimeError):
+    """The email was not accepted (server down, refused, or every recipient rejected); send it later."""
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """Where and how to send: server, transport security, credentials, timeout and the sender address."""
+
+    host: str
+    port: int
+    security: Security = "plain"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    sender: str = "mediamon <mediamon@localhost>"
+    ca_cert: Path | None = None
+    verify: bool = True  # check the server's certificate (and host name) under TLS
+
+    @property
+    def address(self) -> str:
+        """`host:port` and the security, for messages (never the credentials)."""
+        return f"{self.host}:{self.port} ({self.security})"
+
+
+def smtp_config(settings: Settings) -> SmtpConfig:
+    """The SMTP config in settings (`smtp_url`, `smtp_starttls`, `smtp_from`, `smtp_timeout`, …)."""
+    url = urlsplit(settings.smtp_url)
+    if url.scheme not in ("smtp", "smtps") or not url.hostname:
+        raise ValueError("MEDIAMON_SMTP_URL must look like smtp://[user:password@]host[:port] or smtps://…")
+    security: Security = "ssl" if url.scheme == "smtps" else "starttls" if settings.smtp_starttls else "plain"
+    return SmtpConfig(
+        host=url.hostname,
+        port=url.port or (465 if security == "ssl" else 25),
+        security=security,
+        username=unquote(url.username) if url.username else None,
+        password=unquote(url.password) if url.password else None,
+        timeout=settings.smtp_timeout,
+        sender=settings.smtp_from,
+        ca_cert=settings.smtp_ca_cert,
+    )
+
+
+def _tls_context(config: SmtpConfig) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(config.ca_cert) if config.ca_cert else None)
+    if not config.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def send_message(config: SmtpConfig, message: EmailMessage) -> dict[str, str]:
+    """Send one message to its To/Cc recipients; returns the recipients the server refused (others got it).
+
+    Raises SmtpError when the message was not accepted for any recipient: nothing was sent.
+    """
+    try:
+        if config.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                config.host, config.port, timeout=config.timeout, context=_tls_context(config)
+            )
+        else:
+            client = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+        with client:
+            if config.security == "starttls":
+                client.starttls(context=_tls_context(config))
+            if config.username:
+                client.login(config.username, config.password or "")
+            refused = client.send_message(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise SmtpError(f"SMTP server {config.address} did not take the email: {_describe(exc)}") from exc
+    return {address: f"{code} {reply.decode(errors='replace')}" for address, (code, reply) in refused.items()}
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reply = exc.smtp_error
+        return f"{exc.smtp_code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "every recipient was refused: " + ", ".join(
+            f"{address} ({code})" for address, (code, _) in exc.recipients.items()
+        )
+    return f"{exc.__class__.__name__}: {exc}"

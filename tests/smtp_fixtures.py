@@ -1,0 +1,152 @@
+"""A real SMTP server on 127.0.0.1 (aiosmtpd) for the alert tests: every accepted message recorded, DATA
+refusable on demand, optionally STARTTLS or TLS from the start with AUTH, on a self-signed certificate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One message the server accepted: the envelope and the parsed message."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    message: EmailMessage
+    login: str | None
+
+    @property
+    def text(self) -> str:
+        return self.message.get_body(preferencelist=("plain",)).get_content()
+
+    @property
+    def html(self) -> str:
+        return self.message.get_body(preferencelist=("html",)).get_content()
+
+
+@dataclass
+class Handler:
+    """Records accepted messages; refuses the next `refuse_data` DATA commands with a 451."""
+
+    received: list[Received] = field(default_factory=list)
+    refuse_data: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        with self.lock:
+            if self.refuse_data:
+                self.refuse_data -= 1
+                return "451 4.3.0 Mail server temporarily unavailable, try again later"
+            message = message_from_bytes(envelope.content, policy=policy.default)
+            login = session.auth_data.decode() if isinstance(session.auth_data, bytes) else None
+            self.received.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), message, login))
+        return "250 2.0.0 Message accepted for delivery"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on (for a moment)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpServer:
+    """A running server: its port and what it received."""
+
+    port: int
+    handler: Handler
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+
+@contextmanager
+def smtp_server(
+    port: int | None = None,
+    *,
+    starttls: ssl.SSLContext | None = None,
+    implicit_tls: ssl.SSLContext | None = None,
+    users: dict[str, str] | None = None,
+) -> Iterator[SmtpServer]:
+    """Serve SMTP on 127.0.0.1; with `users`, AUTH (LOGIN/PLAIN) is required, over TLS."""
+    handler = Handler()
+
+    def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and users.get(auth_data.login.decode()) == auth_data.password.decode()
+        )
+        return AuthResult(success=ok, handled=False, auth_data=auth_data.login if ok else None)
+
+    options: dict = {}
+    if starttls is not None:
+        options |= {"tls_context": starttls, "require_starttls": True}
+    if implicit_tls is not None:
+        options |= {"ssl_context": implicit_tls, "server_hostname": "127.0.0.1"}
+    if (
+        users is not None
+    ):  # aiosmtpd counts only STARTTLS as TLS for AUTH, so under implicit TLS it is not asked
+        options |= {
+            "authenticator": authenticate,
+            "auth_required": True,
+            "auth_require_tls": starttls is not None,
+        }
+    controller = Controller(handler, hostname="127.0.0.1", port=port or free_port(), **options)
+    controller.start()
+    try:
+        yield SmtpServer(controller.port, handler)
+    finally:
+        controller.stop()
+
+
+def self_signed(folder: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate for 127.0.0.1 and localhost: its PEM file (the client's CA) and a server context."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return cert_path, context

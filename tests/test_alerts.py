@@ -1,0 +1,555 @@
+"""Alert emails against the real local Elasticsearch and a real SMTP conversation (aiosmtpd on 127.0.0.1):
+what arrives, grouping and escaping, and exactly-once delivery through reruns, SMTP failures and overlapping
+runs."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from elasticsearch import Elasticsearch
+from typer.testing import CliRunner
+
+from ingest.feed_state import FeedState, FeedStatus
+from mediamon.cli import app
+from mediamon.settings import Settings, get_settings
+from search.alert_match import Candidate, group_stories
+from search.alert_records import acquire_lease, load_state
+from search.alert_run import AlertRun, RunStatus, run_alerts
+from search.feed_states import save_states
+from search.index import bulk_create
+from search.indices import alerts_alias, ensure_articles_index, ensure_feeds_index
+from search.subscriptions import load_subscriptions
+from tests.smtp_fixtures import SmtpServer, free_port, self_signed, smtp_server
+
+DIMS = 384
+SEED = "belarus-2020-09"
+T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)  # a Monday
+RECIPIENTS = ["desk@example.org", "lead@example.org"]
+SOURCES = {  # id: (name, language, affiliation)
+    "reuters": ("Reuters", "en", "wire"),
+    "bbc": ("BBC News", "en", "foreign"),
+    "dw": ("Deutsche Welle", "de", "foreign"),
+    "meduza": ("Meduza", "ru", "independent"),
+    "nashaniva": ("Наша Ніва", "be", "independent"),
+    "belta": ("BelTA", "ru", "state"),
+}
+HOSTILE_TITLE = '<script>alert("x")</script> Minsk <b>crackdown</b> & more'
+HOSTILE_SUMMARY = "<img src=x onerror=alert(1)> Riot police detained students at the university."
+_prefixes = itertools.count()
+_rng = np.random.default_rng(7)
+
+
+def _vector() -> list[float]:
+    v = _rng.standard_normal(DIMS).astype(np.float32)
+    return (v / np.linalg.norm(v)).tolist()
+
+
+def article(
+    key: str,
+    title: str,
+    fetched: datetime,
+    *,
+    published: datetime | None = None,
+    source: str = "reuters",
+    language: str | None = None,
+    seed: float | None = None,
+    topics: tuple[str, ...] = ("belarus",),
+    scores: dict[str, float] | None = None,
+    terms: dict[str, list[str]] | None = None,
+    dup_group: str | None = None,
+    summary: str = "",
+    body: str = "",
+    url: str | None = None,
+) -> tuple[str, dict]:
+    """An enriched article document as the pipeline indexes it."""
+    name, source_language, affiliation = SOURCES[source]
+    reasons = {"score": seed, "cosine": 0.61, "embedding_used": True, "entities": ["lukashenko", "putin"],
+               "topics": ["belarus.russia"], "time": 1.0}  # fmt: skip
+    return f"id-{key}", {
+        "url": url or f"https://{source}.example/{key}",
+        "title": title,
+        "summary": summary,
+        "body": body or f"{title}. " * 5,
+        "outlet": name,
+        "source_id": source,
+        "affiliation": affiliation,
+        "language": language or source_language,
+        "published_at": (published or fetched).isoformat(),
+        "fetched_at": fetched.isoformat(),
+        "topics": list(topics),
+        "topic_scores": scores or {t: 12.0 for t in topics},
+        "topic_terms": terms or {},
+        "entities": ["lukashenko", "minsk"],
+        "matched_seeds": [SEED] if seed is not None and seed >= 0.5 else [],
+        "seed_similarity": {SEED: seed} if seed is not None else {},
+        "seed_reasons": {SEED: reasons} if seed is not None else {},
+        "dup_group": dup_group,
+        "embedding": _vector(),
+    }
+
+
+def subscription(sub_id: str, frequency: str = "immediate", max_items: int = 20, **follows: object) -> dict:
+    return {
+        "id": sub_id,
+        "name": f"Desk {sub_id}",
+        "recipients": RECIPIENTS,
+        "follows": follows,
+        "frequency": frequency,
+        "max_items": max_items,
+    }
+
+
+@dataclass
+class Bench:
+    """One test's world: its own indices, subscriptions and feeds files."""
+
+    settings: Settings
+    es: Elasticsearch
+
+    def subscribe(self, *entries: dict) -> None:
+        text = yaml.safe_dump({"subscriptions": list(entries)}, allow_unicode=True)
+        self.settings.subscriptions_path.write_text(text, encoding="utf-8")
+
+    def index(self, *documents: tuple[str, dict]) -> None:
+        report = bulk_create(self.es, self.settings.index_name("media-articles"), documents)
+        assert report.created == len(documents), report
+        self.es.indices.refresh(index=self.settings.index_name("media-articles"))
+
+    def run(self, now: datetime, port: int | None = None, **options) -> AlertRun:
+        settings = self.settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{port or 1}"})
+        return run_alerts(settings, now=now, **options)
+
+    def records(self, subscription_id: str) -> dict[str, str]:
+        """The sent records of a subscription: article id to outcome."""
+        reply = self.es.search(
+            index=alerts_alias(self.settings),
+            query={
+                "bool": {"filter": [{"term": {"kind": "sent"}}, {"term": {"subscription": subscription_id}}]}
+            },
+            size=1000,
+        )
+        return {hit["_source"]["article_id"]: hit["_source"]["outcome"] for hit in reply["hits"]["hits"]}
+
+
+@pytest.fixture
+def bench(settings: Settings, es: Elasticsearch, tmp_path: Path) -> Bench:
+    feeds = [
+        {
+            "id": sid,
+            "name": name,
+            "feeds": [f"https://{sid}.example/rss"],
+            "language": lang,
+            "affiliation": aff,
+        }
+        for sid, (name, lang, aff) in SOURCES.items()
+    ]
+    feeds_path = tmp_path / "feeds.yaml"
+    feeds_path.write_text(yaml.safe_dump({"sources": feeds}, allow_unicode=True), encoding="utf-8")
+    local = settings.model_copy(
+        update={
+            "index_prefix": f"{settings.index_prefix}alerts{next(_prefixes)}-",
+            "subscriptions_path": tmp_path / "subscriptions.yaml",
+            "feeds_path": feeds_path,
+        }
+    )
+    ensure_articles_index(es, local, DIMS)
+    return Bench(local, es)
+
+
+def feed_state(source: str, url: str, status: FeedStatus, **extra) -> FeedState:
+    return FeedState(
+        feed_url=url,
+        source_id=source,
+        status=status,
+        last_fetch_at=T0 - timedelta(minutes=20),
+        next_due_at=T0 + timedelta(minutes=40),
+        interval_minutes=60,
+        **extra,
+    )
+
+
+@pytest.fixture
+def server() -> SmtpServer:
+    with smtp_server() as running:
+        yield running
+
+
+def test_an_alert_groups_orders_escapes_and_names_its_blind_spots(bench: Bench, server: SmtpServer):
+    bench.subscribe(subscription("russia", seeds=[{"id": SEED, "min_relevance": 0.5}]))
+    minutes = lambda n: T0 + timedelta(minutes=n)  # noqa: E731
+    bench.index(
+        article("lead", "Putin promises Lukashenko a police reserve", minutes(10), published=minutes(-120),
+                seed=0.82, dup_group="story-1", summary="Russia will send police if Belarus needs them."),
+        article("copy-bbc", "Putin offers Lukashenko police backup", minutes(5), published=minutes(-60),
+                source="bbc", seed=0.80, dup_group="story-1"),
+        article("copy-dw", "Putin sichert Lukaschenko Polizeireserve zu", minutes(12), published=minutes(-30),
+                source="dw", seed=0.86, dup_group="story-1"),
+        article("hostile", HOSTILE_TITLE, minutes(1), published=minutes(-180), source="meduza", seed=0.6,
+                summary=HOSTILE_SUMMARY, url="javascript:alert(1)"),
+        article("newer", "Lavrov blames Kyiv for Belarus unrest", minutes(2), published=minutes(-20),
+                source="bbc", seed=0.6),
+        article("weak", "Belarus hockey team wins", minutes(3), seed=0.45),
+        article("old", "Lukashenko and Putin meet in Sochi", T0 - timedelta(days=2), seed=0.9),
+        article("unrelated", "Minsk weather", minutes(4)),
+    )  # fmt: skip
+    ensure_feeds_index(bench.es, bench.settings)
+    save_states(
+        bench.es,
+        bench.settings.index_name("mediamon-feeds"),
+        [
+            feed_state("reuters", "https://reuters.example/rss", FeedStatus.OK),
+            feed_state("nashaniva", "https://nashaniva.example/rss", FeedStatus.HTTP_4XX,
+                       consecutive_failures=4, failing_since=T0 - timedelta(hours=5), http_status=404,
+                       error="HTTP 404 Not Found"),
+            feed_state("retired", "https://retired.example/rss", FeedStatus.TIMEOUT,
+                       consecutive_failures=9, failing_since=T0 - timedelta(days=30), error="read timeout"),
+        ],
+    )  # fmt: skip
+
+    run = bench.run(T0 + timedelta(hours=1), server.port)
+    [outcome] = run.outcomes
+    assert (outcome.status, outcome.stories, outcome.articles) == (RunStatus.SENT, 3, 5)
+    [mail] = server.received
+    assert sorted(mail.rcpt_tos) == sorted(RECIPIENTS) and mail.mail_from == "mediamon@localhost"
+    assert mail.message["Subject"] == "[mediamon] Desk russia: 3 new stories"
+    assert mail.message["Message-ID"] == outcome.message_id
+    assert mail.message.get_content_type() == "multipart/alternative"
+
+    text = mail.text
+    order = [text.index(t) for t in ("Putin promises Lukashenko", "Lavrov blames Kyiv", HOSTILE_TITLE)]
+    assert order == sorted(order)  # best relevance first; equal relevance: newest first
+    assert "Putin offers Lukashenko" not in text and "Polizeireserve" not in text  # copies fold into the lead
+    assert "Also in 2 outlets: BBC News <https://bbc.example/copy-bbc>, Deutsche Welle" in text
+    assert "Relevance 0.86" in text  # the best copy's relevance stands for the story
+    assert "Reuters (wire) | 2025-03-03 06:00 UTC | en" in text
+    assert "shared entities: lukashenko, putin; shared topics: Russia and Belarus" in text
+    assert "Russia will send police" in text
+    assert "hockey" not in text and "Sochi" not in text and "weather" not in text
+    assert "javascript:" not in text  # an unsafe link is not given
+    assert (
+        "Наша Ніва (nashaniva): http_4xx (HTTP 404), failing since 2025-03-03 03:00 UTC, 4 failed polls"
+        in text
+    )
+    assert "retired" not in text  # a feed no longer listed is no blind spot
+
+    html = mail.html
+    assert "<script" not in html and "<b>crackdown" not in html and "<img" not in html
+    assert (
+        "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Minsk &lt;b&gt;crackdown&lt;/b&gt; &amp; more"
+        in html
+    )
+    assert 'href="javascript:' not in html and 'href="https://reuters.example/lead"' in html
+    assert "Наша Ніва" in html and "HTTP 404 Not Found" in html
+
+    records = bench.records("russia")
+    assert records == {"id-lead": "shown", "id-copy-bbc": "duplicate", "id-copy-dw": "duplicate",
+                       "id-newer": "shown", "id-hostile": "shown"}  # fmt: skip
+    assert load_state(bench.es, alerts_alias(bench.settings), "russia").watermark == T0 + timedelta(hours=1)
+
+    rerun = bench.run(T0 + timedelta(minutes=75), server.port)
+    assert rerun.outcomes[0].status is RunStatus.NOTHING_NEW and len(server.received) == 1
+
+    bench.index(
+        article("late-copy", "Putin backs Lukashenko with police", minutes(80), source="meduza", seed=0.84,
+                dup_group="story-1"),
+        article("fresh", "EU weighs sanctions on Belarusian officials", minutes(85), source="bbc", seed=0.7),
+    )  # fmt: skip
+    third = bench.run(T0 + timedelta(minutes=90), server.port)
+    assert third.outcomes[0].status is RunStatus.SENT and len(server.received) == 2
+    second = server.received[1].text
+    assert "EU weighs sanctions" in second and "police" not in second  # a story already sent stays sent
+    assert second.startswith("Desk russia: 1 new story (alert)")
+
+
+def test_an_smtp_outage_then_a_refusal_delay_the_email_which_then_goes_exactly_once(bench: Bench):
+    bench.subscribe(subscription("outage", seeds=[SEED]))
+    bench.index(article("before", "Lukashenko meets Putin", T0, seed=0.7))
+    port = free_port()
+
+    down = bench.run(T0 + timedelta(minutes=15), port)  # nothing listens on the port
+    assert down.outcomes[0].status is RunStatus.FAILED and "did not take the email" in down.outcomes[0].error
+    assert bench.records("outage") == {}
+    assert load_state(bench.es, alerts_alias(bench.settings), "outage").watermark is None
+
+    bench.index(article("during", "Putin promises a loan to Minsk", T0 + timedelta(minutes=20), seed=0.75))
+    with smtp_server(port) as server:
+        server.handler.refuse_data = 1
+        refused = bench.run(T0 + timedelta(minutes=30), port)
+        assert refused.outcomes[0].status is RunStatus.FAILED and "451" in refused.outcomes[0].error
+        assert server.received == [] and bench.records("outage") == {}
+
+        retried = bench.run(T0 + timedelta(minutes=31), port)
+        assert retried.outcomes[0].status is RunStatus.SENT
+        [mail] = server.received
+        assert "Lukashenko meets Putin" in mail.text and "Putin promises a loan" in mail.text
+        assert set(bench.records("outage")) == {"id-before", "id-during"}
+
+        again = bench.run(T0 + timedelta(minutes=45), port)
+        assert again.outcomes[0].status is RunStatus.NOTHING_NEW and len(server.received) == 1
+
+
+def test_a_daily_digest_holds_everything_since_the_last_one(bench: Bench, server: SmtpServer):
+    bench.subscribe(subscription("digest", "daily", topics=["belarus.repression"], languages=["ru", "be"]))
+    at = lambda hours: T0 + timedelta(hours=hours)  # noqa: E731
+    repression = ("belarus", "belarus.repression")
+    bench.index(
+        article("d0", "Задержаны студенты в Минске", at(-20), source="meduza", topics=repression),
+        article("d0-en", "Students detained in Minsk", at(-10), topics=repression),  # English: not followed
+    )
+    first = bench.run(T0, server.port)
+    assert first.outcomes[0].status is RunStatus.SENT and first.outcomes[0].stories == 1
+    assert server.received[0].message["Subject"] == "[mediamon] Desk digest: daily digest, 1 new story"
+
+    bench.index(
+        article("d1a", "Затрыманні ў Гродне", at(1), source="nashaniva", topics=repression),
+        article("d1b", "Обыски у журналистов", at(9), source="belta", topics=repression),
+        article("d1c", "Новые аресты в Бресте", at(20), source="meduza", topics=repression),
+        article(
+            "d1-late", "Суд над активистами", at(-0.5), source="meduza", topics=repression
+        ),  # indexed late
+        article(
+            "d1-protest", "Марш в Минске", at(2), source="meduza", topics=("belarus", "belarus.protests")
+        ),
+    )
+    assert bench.run(at(4), server.port).outcomes[0].status is RunStatus.NOT_DUE
+    assert len(server.received) == 1
+
+    second = bench.run(at(24), server.port)
+    assert second.outcomes[0].status is RunStatus.SENT and second.outcomes[0].stories == 4
+    digest = server.received[1]
+    assert digest.message["Subject"] == "[mediamon] Desk digest: daily digest, 4 new stories"
+    for title in (
+        "Затрыманні ў Гродне",
+        "Обыски у журналистов",
+        "Новые аресты в Бресте",
+        "Суд над активистами",
+    ):
+        assert title in digest.text and title in digest.html
+    assert "Задержаны студенты" not in digest.text and "Марш" not in digest.text
+    assert "fetched 2025-03-03 08:00 UTC to 2025-03-04 08:00 UTC" in digest.text
+
+    assert bench.run(at(24.1), server.port).outcomes[0].status is RunStatus.NOT_DUE
+    assert bench.run(at(24.1), server.port, force=True).outcomes[0].status is RunStatus.NOTHING_NEW
+    assert len(server.received) == 2
+
+
+def test_overlapping_runs_never_send_an_article_twice(bench: Bench, server: SmtpServer):
+    bench.subscribe(subscription("overlap", seeds=[SEED]))
+    bench.index(article("a", "Lukashenko meets Putin", T0, seed=0.7))
+    alerts = alerts_alias(bench.settings)
+    now = T0 + timedelta(minutes=10)
+    bench.run(now, server.port, dry_run=True)  # creates the bookkeeping index, writes nothing
+
+    held = acquire_lease(bench.es, alerts, "overlap", "another-run", now, timedelta(minutes=15))
+    assert held is not None
+    assert bench.run(now, server.port).outcomes[0].status is RunStatus.BUSY and server.received == []
+
+    later = now + timedelta(minutes=20)  # the other run crashed: its lease has expired
+    assert bench.run(later, server.port).outcomes[0].status is RunStatus.SENT and len(server.received) == 1
+
+    bench.index(article("b", "Putin promises a loan to Minsk", later + timedelta(minutes=1), seed=0.8))
+    start = threading.Barrier(4)
+    statuses: list[RunStatus] = []
+
+    def race() -> None:
+        start.wait()
+        statuses.append(bench.run(later + timedelta(minutes=5), server.port).outcomes[0].status)
+
+    threads = [threading.Thread(target=race) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(RunStatus.SENT) == 1
+    assert set(statuses) <= {RunStatus.SENT, RunStatus.BUSY, RunStatus.NOTHING_NEW}
+    assert len(server.received) == 2 and "Putin promises a loan" in server.received[1].text
+    assert set(bench.records("overlap")) == {"id-a", "id-b"}
+
+
+def test_the_cap_counts_what_it_leaves_out_and_the_query_says_which_words_matched(
+    bench: Bench, server: SmtpServer
+):
+    bench.subscribe(
+        subscription("capped", max_items=2, topics=["belarus.repression"], query="Kolesnikova OR Babariko")
+    )
+    repression = ("belarus", "belarus.repression")
+    terms = {"belarus.repression": ["arrested", "sentenced"]}
+    bench.index(
+        article("k1", "Kolesnikova sentenced to eleven years", T0, topics=repression, terms=terms,
+                scores={"belarus": 12.0, "belarus.repression": 30.0}),
+        article("k2", "Staff of the Babariko campaign arrested", T0, topics=repression, terms=terms,
+                scores={"belarus": 12.0, "belarus.repression": 20.0}),
+        article("k3", "Court hearing for Kolesnikova postponed", T0, topics=repression, terms=terms,
+                scores={"belarus": 12.0, "belarus.repression": 10.0}),
+        article("other", "Journalists detained in Gomel", T0, topics=repression, terms=terms),
+    )  # fmt: skip
+    run = bench.run(T0 + timedelta(minutes=5), server.port)
+    assert (run.outcomes[0].stories, run.outcomes[0].omitted) == (2, 1)
+    text = server.received[0].text
+    assert text.index("Kolesnikova sentenced") < text.index("Staff of the Babariko")  # by topic score
+    assert "Court hearing" not in text and "Gomel" not in text
+    assert "1 more matching story was left out: this subscription shows at most 2 an email." in text
+    assert (
+        "search “Kolesnikova OR Babariko”: kolesnikova" in text
+        and "topic Repression: arrested, sentenced" in text
+    )
+    assert bench.records("capped") == {"id-k1": "shown", "id-k2": "shown", "id-k3": "over_cap"}
+    assert bench.run(T0 + timedelta(minutes=20), server.port).outcomes[0].status is RunStatus.NOTHING_NEW
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # aiosmtpd, under implicit TLS
+@pytest.mark.parametrize("security", ["starttls", "smtps"])
+def test_sending_over_tls_with_auth(bench: Bench, tmp_path: Path, security: str):
+    cert, context = self_signed(tmp_path)
+    bench.subscribe(subscription("tls", seeds=[SEED]))
+    bench.index(article("t", "Lukashenko meets Putin", T0, seed=0.7))
+    tls = {"starttls": context} if security == "starttls" else {"implicit_tls": context}
+    with smtp_server(users={"mediamon": "p@ss:word"}, **tls) as server:
+        scheme = "smtps" if security == "smtps" else "smtp"
+        settings = bench.settings.model_copy(
+            update={
+                "smtp_url": f"{scheme}://mediamon:p%40ss%3Aword@127.0.0.1:{server.port}",
+                "smtp_starttls": security == "starttls",
+                "smtp_ca_cert": cert,
+                "smtp_from": "Mediamon alerts <alerts@example.org>",
+            }
+        )
+        wrong = settings.model_copy(update={"smtp_url": f"{scheme}://mediamon:nope@127.0.0.1:{server.port}"})
+        denied = run_alerts(wrong, now=T0 + timedelta(minutes=5)).outcomes[0]
+        assert denied.status is RunStatus.FAILED and "535" in denied.error
+        assert run_alerts(settings, now=T0 + timedelta(minutes=6)).outcomes[0].status is RunStatus.SENT
+        [mail] = server.received
+        assert mail.login == "mediamon" and mail.message["From"] == "Mediamon alerts <alerts@example.org>"
+        assert mail.message["Message-ID"].endswith("@example.org>")
+
+
+def test_the_cli_lists_dry_runs_and_previews(bench: Bench, server: SmtpServer, tmp_path: Path, monkeypatch):
+    bench.subscribe(
+        subscription("cli", seeds=[SEED]), subscription("weekly", "weekly", affiliations=["state"])
+    )
+    now = datetime.now(UTC)
+    bench.index(
+        article("c1", HOSTILE_TITLE, now - timedelta(hours=2), source="meduza", seed=0.8),
+        article("c2", "Государственные СМИ о визите", now - timedelta(hours=3), source="belta"),
+    )
+    variables = {
+        "MEDIAMON_INDEX_PREFIX": bench.settings.index_prefix,
+        "MEDIAMON_SUBSCRIPTIONS_PATH": str(bench.settings.subscriptions_path),
+        "MEDIAMON_FEEDS_PATH": str(bench.settings.feeds_path),
+        "MEDIAMON_SMTP_URL": f"smtp://127.0.0.1:{server.port}",
+    }
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        listed = runner.invoke(app, ["alerts", "list"])
+        assert listed.exit_code == 0 and "cli" in listed.output and "weekly" in listed.output
+
+        dry = runner.invoke(app, ["alerts", "run", "--dry-run"])
+        assert dry.exit_code == 0, dry.output
+        assert "cli: dry_run, 1 stories" in dry.output and "weekly: dry_run, 1 stories" in dry.output
+        assert "Subject: [mediamon] Desk cli: 1 new story" in dry.output and HOSTILE_TITLE in dry.output
+        assert "Государственные СМИ о визите" in dry.output and server.received == []
+        assert bench.records("cli") == {}
+
+        out = tmp_path / "preview.html"
+        preview = runner.invoke(app, ["alerts", "preview", "weekly", "--html", str(out)])
+        assert preview.exit_code == 0, preview.output
+        assert "Государственные СМИ о визите" in out.read_text(encoding="utf-8")
+
+        sent = runner.invoke(app, ["alerts", "run", "--subscription", "cli"])
+        assert sent.exit_code == 0 and "cli: sent" in sent.output and len(server.received) == 1
+        nothing = runner.invoke(app, ["alerts", "preview", "cli"])
+        assert nothing.exit_code == 0 and "no new matching story" in nothing.output
+        again = runner.invoke(app, ["alerts", "preview", "cli", "--days", "1"])
+        assert again.exit_code == 0 and HOSTILE_TITLE in again.output
+
+        unknown = runner.invoke(app, ["alerts", "run", "--subscription", "nope"])
+        assert unknown.exit_code == 1 and "no valid subscription nope" in unknown.output
+    finally:
+        get_settings.cache_clear()
+
+
+# --- subscriptions file ---
+
+
+def test_the_shipped_subscriptions_are_valid():
+    settings = Settings()
+    loaded = load_subscriptions(settings.subscriptions_path, settings.seeds_dir)
+    assert loaded.errors == ()
+    assert {s.frequency for s in loaded.subscriptions} == {"immediate", "daily", "weekly"}
+
+
+def test_bad_subscriptions_are_reported_with_line_and_reason_and_the_good_ones_kept(tmp_path: Path):
+    path = tmp_path / "subscriptions.yaml"
+    path.write_text(
+        """subscriptions:
+  - id: good
+    name: Good
+    recipients: [a@example.org]
+    follows: {seeds: [belarus-2020-09]}
+    frequency: daily
+  - id: no-seed
+    name: Unknown seed and topic
+    recipients: [a@example.org]
+    follows: {seeds: [{id: nowhere, min_relevance: 0.4}], topics: [belarus.sports]}
+    frequency: immediate
+  - id: bad-fields
+    name: Bad fields
+    recipients: [not-an-address]
+    follows: {topics: [belarus], languages: [Russian]}
+    frequency: hourly
+    max_items: 0
+  - id: nothing
+    name: Follows nothing
+    recipients: [a@example.org]
+    follows: {}
+    frequency: daily
+  - id: good
+    name: Duplicate
+    recipients: [a@example.org]
+    follows: {topics: [belarus]}
+    frequency: weekly
+    colour: blue
+  - id: good
+    name: Duplicate again
+    recipients: [a@example.org]
+    follows: {topics: [belarus]}
+    frequency: weekly
+""",
+        encoding="utf-8",
+    )
+    loaded = load_subscriptions(path, Settings().seeds_dir)
+    assert [s.id for s in loaded.subscriptions] == ["good"]
+    errors = [str(e) for e in loaded.errors]
+    assert errors[0].startswith(f"{path}:7: no-seed: follows.seeds: no seed story 'nowhere'")
+    assert "follows.topics: no topic 'belarus.sports'" in errors[0]
+    assert (
+        errors[1].startswith(f"{path}:12: ") and "recipients: Value error, not email addresses" in errors[1]
+    )
+    assert "follows.languages" in errors[1] and "frequency" in errors[1] and "max_items" in errors[1]
+    assert errors[2].startswith(f"{path}:18: ") and "follows nothing" in errors[2]
+    assert errors[3].startswith(f"{path}:23: ") and "colour: Extra inputs are not permitted" in errors[3]
+    assert errors[4] == f"{path}:29: good: duplicate subscription id 'good'"
+
+
+def test_stories_lead_with_the_earliest_copy_and_rank_by_best_relevance_then_time():
+    def candidate(key: str, group: str, hours: float, score: float) -> Candidate:
+        moment = T0 + timedelta(hours=hours)
+        return Candidate(key, f"https://x.example/{key}", key, key, key, None, "en", moment, moment, group,
+                         seed_scores={SEED: score})  # fmt: skip
+
+    stories = group_stories(
+        [candidate("late", "g", 3, 0.9), candidate("first", "g", 1, 0.5),
+         candidate("solo-old", "s1", -5, 0.7), candidate("solo-new", "s2", 2, 0.7)]
+    )  # fmt: skip
+    assert [s.lead.id for s in stories] == ["first", "solo-new", "solo-old"]
+    assert stories[0].best.id == "late" and [c.id for c in stories[0].also_in] == ["late"]
