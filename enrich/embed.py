@@ -39,7 +39,13 @@ class Embedder:
         """Unit-length vectors for `texts`, one row each."""
         if not texts:
             return np.zeros((0, self.dims), dtype=np.float32)
-        vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        vectors = self.model.encode(
+            [self.prefix + text for text in texts] if self.prefix else texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return vectors.astype(np.float32)
 
 

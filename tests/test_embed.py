@@ -26,3 +26,11 @@ def test_embedding_text_is_title_standfirst_and_lead():
     text = embedding_text("Title", " Standfirst ", "x" * 5000, lead_chars=100)
     assert text == "Title\nStandfirst\n" + "x" * 100
     assert embedding_text("Title", "", "") == "Title"
+
+
+def test_prefix_goes_before_every_text():
+    plain = load_embedder(Settings().model_name)
+    prefixed = load_embedder(Settings().model_name, 32, "query: ")
+    text = "Lukashenko meets Putin in Sochi"
+    assert np.allclose(prefixed.encode([text]), plain.encode(["query: " + text]), atol=1e-5)
+    assert not np.allclose(prefixed.encode([text]), plain.encode([text]), atol=1e-3)
