@@ -10,6 +10,7 @@ import numpy as np
 from enrich.embed import Embedder, embedding_text, load_embedder, model_languages
 from enrich.gazetteer import load_gazetteer
 from enrich.language import detect_language
+from enrich.near_dup import fingerprint
 from enrich.relevance import ArticleSignals, SeedProfile, build_profiles, relevance, seed_cosines
 from enrich.seeds import load_seeds
 from enrich.topics import TopicTagger, load_topics
@@ -94,6 +95,7 @@ def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
                 seed_similarity={seed_id: round(r.score, 4) for seed_id, r in scores.items()},
                 seed_reasons={seed_id: r.reasons() for seed_id, r in scores.items()},
                 matched_seeds=tuple(p.seed.id for p in enricher.profiles if scores[p.seed.id].score >= p.threshold),
+                simhash=fingerprint(article.body),
             )
         )
     return enrichments

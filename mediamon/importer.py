@@ -20,6 +20,7 @@ from search.client import check_health, make_client
 from search.documents import article_document
 from search.index import bulk_create
 from search.indices import ensure_articles_index
+from search.near_dups import group_near_duplicates
 
 LOG = logging.getLogger(__name__)
 CHUNK = 256
@@ -94,12 +95,10 @@ def import_jsonl(settings: Settings, path: Path) -> ImportReport:
     alias = ensure_articles_index(client, settings, enricher.embedder.dims)
     articles = _articles(path, report)
     while chunk := list(islice(articles, CHUNK)):
-        enrichments = annotate(chunk, enricher)
-        result = bulk_create(
-            client, alias, ((a.id, article_document(a, e)) for a, e in zip(chunk, enrichments, strict=True))
-        )
+        rows = group_near_duplicates(client, alias, list(zip(chunk, annotate(chunk, enricher), strict=True)))
+        result = bulk_create(client, alias, ((a.id, article_document(a, e)) for a, e in rows))
+        client.indices.refresh(index=alias)  # the next chunk's near-duplicate lookup sees this one
         report.indexed += result.created
         report.duplicates += result.duplicates
         report.errors.extend(f"{path}: article {doc_id}: {reason}" for doc_id, reason in result.failed.items())
-    client.indices.refresh(index=alias)
     return report

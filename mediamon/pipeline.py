@@ -52,6 +52,7 @@ from search.documents import article_document
 from search.feed_states import load_states, save_states
 from search.index import bulk_create, existing_ids, recent_title_keys
 from search.indices import articles_alias, ensure_articles_index, ensure_feeds_index, feeds_alias
+from search.near_dups import group_near_duplicates
 
 LOG = logging.getLogger(__name__)
 
@@ -323,15 +324,15 @@ def index_articles(settings: Settings, run_id: str, enriched_paths: Iterable[str
             continue
         alias = alias or ensure_articles_index(client, settings, len(rows[0][1].embedding))
         there = existing_ids(client, alias, (article.id for article, _ in rows))
+        rows = group_near_duplicates(client, alias, rows)
         result = bulk_create(client, alias, ((a.id, article_document(a, e)) for a, e in rows))
+        client.indices.refresh(index=alias)  # the next batch's near-duplicate lookup sees this one
         indexed, duplicates = indexed + result.created, duplicates + result.duplicates
         for article, _ in rows:
             if article.id in result.failed:
                 failures.append({"stage": "index", "url": article.url, "reason": result.failed[article.id]})
             elif article.id not in there and article.feed_url:
                 created_by_feed[article.feed_url] += 1
-    if alias:
-        client.indices.refresh(index=alias)
     stats = {
         "seconds": _seconds(started),
         "indexed": indexed,

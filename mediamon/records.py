@@ -60,3 +60,4 @@ class Enrichment:
     seed_reasons: dict[str, dict[str, object]] = field(default_factory=dict)
     matched_seeds: tuple[str, ...] = ()
     dup_group: str | None = None
+    simhash: int | None = None  # SimHash of the body (None: too short to compare)

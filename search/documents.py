@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enrich.near_dup import band_keys, to_hex
 from mediamon.records import Article, Enrichment
 
 
@@ -35,6 +36,8 @@ def article_document(article: Article, enrichment: Enrichment) -> dict:
         "seed_similarity": dict(enrichment.seed_similarity),
         "seed_reasons": dict(enrichment.seed_reasons),
         "dup_group": enrichment.dup_group,
+        "simhash": to_hex(enrichment.simhash) if enrichment.simhash is not None else None,
+        "simhash_bands": band_keys(enrichment.simhash) if enrichment.simhash is not None else [],
         "model": enrichment.model,
         "embedding": list(enrichment.embedding),
     }

@@ -7,7 +7,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from elasticsearch import Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch
 
 from mediamon.settings import Settings
 
@@ -55,8 +55,12 @@ def ensure_articles_index(client: Elasticsearch, settings: Settings, dims: int) 
             if live_dims != dims:
                 raise MappingMismatch(
                     f"index {index} holds {live_dims}-dimension vectors but the model makes {dims}: "
-                    "run `mediamon reindex` to move to the new model"
+                    "it must be rebuilt for the new model (a reindex command is not built yet)"
                 )
+        try:  # fields added to the mapping since the index was made (additions only; a changed type is refused)
+            client.indices.put_mapping(index=alias, properties=articles_mapping(dims)["properties"])
+        except BadRequestError as exc:
+            raise MappingMismatch(f"the mapping of {alias} cannot take the current fields: {exc}") from exc
         return alias
     client.indices.create(index=f"{alias}-v1", aliases={alias: {"is_write_index": True}})
     client.cluster.health(index=alias, wait_for_status="yellow", timeout="30s")

@@ -113,3 +113,32 @@ def test_similar_to_a_text_file_and_to_a_url(imported, monkeypatch, tmp_path):
     assert by_url.exit_code == 0, by_url.output
     assert json.loads(by_url.output)[0]["url"] == "https://archive.example.org/en/2"
     assert both.exit_code == 1 and "exactly one" in both.output
+
+
+def test_syndicated_copies_share_a_dup_group_across_imports(settings, es, tmp_path):
+    from mediamon.settings import PROJECT_ROOT
+
+    texts = PROJECT_ROOT / "tests" / "fixtures" / "near_dup"
+    original = (texts / "march-minsk.txt").read_text(encoding="utf-8")
+    other = (texts / "sanctions-brussels.txt").read_text(encoding="utf-8")
+    copy = "By our wire correspondent. " + original.replace("Sunday", "Sunday afternoon", 1)
+    dup_settings = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}dups-"})
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text(
+        json.dumps(
+            {"url": "https://a.example.org/march", "title": "March", "body": original, "published": "2020-09-06"}
+        )
+        + "\n"
+        + json.dumps({"url": "https://a.example.org/eu", "title": "EU", "body": other, "published": "2020-09-06"}),
+        encoding="utf-8",
+    )
+    second.write_text(
+        json.dumps({"url": "https://b.example.org/copy", "title": "Copy", "body": copy, "published": "2020-09-07"}),
+        encoding="utf-8",
+    )
+    assert import_jsonl(dup_settings, first).indexed == 2
+    assert import_jsonl(dup_settings, second).indexed == 1
+    hits = es.search(index=f"{dup_settings.index_prefix}media-articles", query={"match_all": {}})["hits"]["hits"]
+    group = {h["_source"]["url"]: h["_source"]["dup_group"] for h in hits}
+    assert group["https://b.example.org/copy"] == group["https://a.example.org/march"]
+    assert group["https://a.example.org/eu"] != group["https://a.example.org/march"]
