@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from enrich.seeds import SeedError, load_seeds
+from mediamon.entry_files import EntryError, load_entries
 
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]+$")
 
@@ -77,12 +78,8 @@ class Follows(BaseModel):
 
     @model_validator(mode="after")
     def _something(self) -> Follows:
-        if not (
-            self.seeds or self.topics or self.query or self.languages or self.outlets or self.affiliations
-        ):
-            raise ValueError(
-                "follows nothing: give seeds, topics, a query, languages, outlets or affiliations"
-            )
+        if not (self.seeds or self.topics or self.query or self.languages or self.outlets or self.affiliations):
+            raise ValueError("follows nothing: give seeds, topics, a query, languages, outlets or affiliations")
         return self
 
 
@@ -108,31 +105,15 @@ class Subscription(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class SubscriptionError:
-    """A subscription entry that cannot be used, and why."""
-
-    path: Path
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}"
-
-
-@dataclass(frozen=True, slots=True)
 class SubscriptionList:
     """The valid subscriptions of a file and the errors of the others."""
 
     subscriptions: tuple[Subscription, ...]
-    errors: tuple[SubscriptionError, ...]
+    errors: tuple[EntryError, ...]
 
     def get(self, subscription_id: str) -> Subscription | None:
         """The subscription with this id, if it is valid."""
         return next((s for s in self.subscriptions if s.id == subscription_id), None)
-
-
-def _reason(error: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in error.errors())
 
 
 def topic_labels(seeds_dir: Path) -> dict[str, str]:
@@ -151,34 +132,11 @@ def _unknown_references(subscription: Subscription, seed_ids: set[str], topic_id
 def load_subscriptions(path: Path, seeds_dir: Path) -> SubscriptionList:
     """Read and check a subscriptions file; seeds and topics must exist in `seeds_dir`, ids be unique."""
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
         seed_ids = {seed.id for seed in load_seeds(seeds_dir)}
         topic_ids = set(topic_labels(seeds_dir))
     except (OSError, yaml.YAMLError, SeedError) as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", -1) + 1
-        return SubscriptionList((), (SubscriptionError(path, line, f"cannot read the subscriptions: {exc}"),))
-    items = root.value if root is not None and root.tag.endswith(":map") else []
-    nodes = next((value.value for key, value in items if key.value == "subscriptions"), None)
-    if not isinstance(nodes, list):
-        return SubscriptionList(
-            (), (SubscriptionError(path, 1, "expected a mapping with a `subscriptions:` list"),)
-        )
-    subscriptions: list[Subscription] = []
-    errors: list[SubscriptionError] = []
-    seen: set[str] = set()
-    for node in nodes:
-        line = node.start_mark.line + 1
-        try:
-            subscription = Subscription.model_validate(yaml.safe_load(yaml.serialize(node)))
-        except ValidationError as exc:
-            errors.append(SubscriptionError(path, line, _reason(exc)))
-            continue
-        problems = _unknown_references(subscription, seed_ids, topic_ids)
-        if subscription.id in seen:
-            problems.append(f"duplicate subscription id {subscription.id!r}")
-        seen.add(subscription.id)
-        if problems:
-            errors.append(SubscriptionError(path, line, f"{subscription.id}: {'; '.join(problems)}"))
-            continue
-        subscriptions.append(subscription)
+        return SubscriptionList((), (EntryError(path, 0, f"cannot read the seeds or topics it refers to: {exc}"),))
+    subscriptions, errors = load_entries(
+        path, "subscriptions", Subscription, "subscription", lambda s: _unknown_references(s, seed_ids, topic_ids)
+    )
     return SubscriptionList(tuple(subscriptions), tuple(errors))

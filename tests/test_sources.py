@@ -35,7 +35,7 @@ def test_bad_entries_are_reported_with_line_and_the_rest_still_load(tmp_path):
     lines = [(e.line, e.reason) for e in result.errors]
     assert lines[0][0] == 9 and "id" in lines[0][1] and "feeds" in lines[0][1]
     assert lines[1][0] == 12 and "feeds.0" in lines[1][1]
-    assert lines[2] == (15, "duplicate source id 'nos'")
+    assert lines[2] == (15, "nos: duplicate source id 'nos'")
     assert str(result.errors[0]).startswith(f"{path}:9: ")
 
 
@@ -44,7 +44,7 @@ def test_unreadable_yaml_is_one_error_for_the_file(tmp_path):
     path.write_text("sources:\n  - id: a\n    name: [unclosed\n", encoding="utf-8")
     result = load_sources(path)
     assert result.sources == ()
-    assert "cannot read the feeds file" in result.errors[0].reason
+    assert "cannot read the source file" in result.errors[0].reason
 
 
 def test_missing_file_is_an_error_not_a_crash(tmp_path):
