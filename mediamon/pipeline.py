@@ -12,11 +12,13 @@ from __future__ import annotations
 import base64
 import gzip
 import logging
+import multiprocessing
 import shutil
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypedDict
@@ -55,6 +57,9 @@ from search.indices import articles_alias, ensure_articles_index, ensure_feeds_i
 from search.near_dups import group_near_duplicates
 
 LOG = logging.getLogger(__name__)
+
+# Batches `stream_articles` fetches ahead of the one being enriched.
+FETCH_AHEAD = 2
 
 
 class FeedBatch(TypedDict):
@@ -302,7 +307,9 @@ def enrich_articles(
         rows = ({"article": to_json(a), "enrichment": to_json(e)} for a, e in zip(articles, enrichments, strict=True))
         enriched += write_jsonl(path, rows)
         paths.append(str(path))
-    write_stats(folder, "enrich", None, {"seconds": _seconds(started), "enriched": enriched})
+    # Keyed by the first batch: calls on other batches (as `stream_articles` makes) keep their own stats.
+    first = batch_part(Path(paths[0])) if paths else None
+    write_stats(folder, "enrich", first, {"seconds": _seconds(started), "enriched": enriched})
     return paths
 
 
@@ -315,7 +322,9 @@ def index_articles(settings: Settings, run_id: str, enriched_paths: Iterable[str
     indexed = duplicates = 0
     created_by_feed: Counter[str] = Counter()
     failures: list[dict[str, str]] = []
+    first: int | None = None
     for enriched_path in enriched_paths:
+        first = batch_part(Path(enriched_path)) if first is None else first
         rows = [
             (from_json(Article, row["article"]), from_json(Enrichment, row["enrichment"]))
             for row in read_jsonl(Path(enriched_path))
@@ -340,7 +349,7 @@ def index_articles(settings: Settings, run_id: str, enriched_paths: Iterable[str
         "failures": failures,
         "created_by_feed": dict(created_by_feed),
     }
-    write_stats(folder, "index", None, stats)
+    write_stats(folder, "index", first, stats)  # keyed by the first batch, as in `enrich_articles`
     return {"indexed": indexed, "duplicates": duplicates, "failed": len(failures)}
 
 
@@ -392,16 +401,74 @@ def finish_run(settings: Settings, run_id: str) -> RunReport:
     return report
 
 
-def run_once(settings: Settings, sources: Sequence[Source] | None = None) -> RunReport:
-    """Poll every feed once, reading each in full, and index what is new: the stages in sequence, in this process.
+def split_entries(settings: Settings, run_id: str, entries_paths: Iterable[str], size: int) -> list[str]:
+    """The entries of `entries_paths` again, in files (`chunk-*`) of at most `size`, hosts taking turns in each."""
+    folder = run_dir(settings, run_id)
+    by_host: dict[str, deque[dict]] = {}
+    for path in entries_paths:
+        for row in read_jsonl(Path(path)):
+            by_host.setdefault(_host(row["url"]), deque()).append(row)
+    rows = []
+    while by_host:
+        for host in list(by_host):
+            rows.append(by_host[host].popleft())
+            if not by_host[host]:
+                del by_host[host]
+    paths = []
+    for part, start in enumerate(range(0, len(rows), max(1, size))):
+        path = batch_path(folder, "chunk", part)
+        write_jsonl(path, rows[start : start + size])
+        paths.append(str(path))
+    return paths
 
-    Feed states and the run record are written as in the DAG. One bad feed or page never stops the run.
+
+def stream_articles(settings: Settings, run_id: str, entries_paths: Sequence[str]) -> dict[str, int]:
+    """`fetch_articles`, `enrich_articles` and `index_articles` over every batch, overlapped. Returns summed counts.
+
+    Another process fetches and extracts the batches in turn, `FETCH_AHEAD` ahead (apart, so its threads never
+    hold up this process's model on the GIL); this thread enriches each batch as it arrives (the model loads
+    while the first is fetched) and a thread indexes it.
+    """
+    counts: Counter[str] = Counter()
+    if not entries_paths:
+        return dict(counts)
+    spawn = multiprocessing.get_context("spawn")
+    with (
+        ProcessPoolExecutor(1, mp_context=spawn) as fetching,
+        ThreadPoolExecutor(1, thread_name_prefix="index-articles") as indexing,
+    ):
+        waiting = deque(entries_paths)
+        fetched: deque[Future[str]] = deque()
+        indexed: list[Future[dict[str, int]]] = []
+        try:
+            while waiting and len(fetched) < FETCH_AHEAD:
+                fetched.append(fetching.submit(fetch_articles, settings, run_id, waiting.popleft()))
+            enricher = load_enricher(settings)
+            while fetched:
+                articles_path = fetched.popleft().result()
+                if waiting:
+                    fetched.append(fetching.submit(fetch_articles, settings, run_id, waiting.popleft()))
+                enriched = enrich_articles(settings, run_id, [articles_path], enricher)
+                indexed.append(indexing.submit(index_articles, settings, run_id, enriched))
+            for future in indexed:
+                counts.update(future.result())
+        finally:
+            for future in fetched:
+                future.cancel()
+    return dict(counts)
+
+
+def run_once(settings: Settings, sources: Sequence[Source] | None = None) -> RunReport:
+    """Poll every feed once, reading each in full, and index what is new, without Airflow.
+
+    The stages of the DAG, with fetching, enrichment and indexing overlapped over batches of `stream_batch_size`
+    entries (`stream_articles`). Feed states and the run record are written as in the DAG. One bad feed or page
+    never stops the run.
     """
     run_id = new_run_id()
     batches = select_feeds(settings, run_id, sources, every_feed=True)
     entries = [fetch_feeds(settings, run_id, batch, conditional=False) for batch in batches]
-    articles = [fetch_articles(settings, run_id, path) for path in entries]
-    index_articles(settings, run_id, enrich_articles(settings, run_id, articles))
+    stream_articles(settings, run_id, split_entries(settings, run_id, entries, settings.stream_batch_size))
     update_feed_states(settings, run_id)
     return finish_run(settings, run_id)
 

@@ -51,7 +51,6 @@ class Settings(BaseSettings):
     max_page_bytes: int = 10_000_000
     allow_hosts: list[str] = Field(default_factory=list)
     fetch_concurrency: int = 16  # worker threads of Fetcher.fetch_many
-    extract_workers: int = 1  # processes extracting pages while fetching goes on (0: in the fetching process)
     stream_batch_size: int = 256  # articles per batch when `run_once` overlaps fetching, enrichment and indexing
     host_concurrency: int = 2  # requests in flight to one host at a time
     host_min_interval: float = 0.5  # seconds between the starts of two requests to one host

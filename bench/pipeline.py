@@ -1,0 +1,340 @@
+"""Ingest throughput end to end on real articles (`../shared/bench/news`): mediamon's run against a naive baseline.
+
+    .venv/bin/python -m bench.pipeline [--articles 5000] [--baseline 300] [--json out.json]
+
+A separate process serves the benchmark's 13k articles as HTML pages with site chrome and as RSS feeds of 150
+items on 4 ports of 127.0.0.1 (`bench.news_site`, rendered in memory). In one run, after the model is loaded once:
+
+- the naive baseline polls its feeds and takes one article at a time: fetch the page, extract it, `annotate` it
+  alone (one vector per `encode`), `bulk_create` it alone;
+- mediamon's `run_once` (the DAG's stage functions, with fetching and extraction in a second process, enrichment
+  and indexing overlapped over batches) polls other feeds of the same site and indexes their articles;
+- the naive baseline again, on yet other feeds: the speed-up is over the two baselines' mean, as the speed of a
+  shared machine drifts.
+
+Each writes to its own index under the prefix `bench-pipeline-` (deleted at the end). Reported: articles per hour
+(indexed articles over the run's wall time, feed polling included), seconds per stage (busy time, which overlaps in
+mediamon's run), CPU seconds of the process and of its fetching process, peak resident memory of the two together,
+and a profile of `annotate` on one batch (vectors, language detection, tagging, relevance).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import resource
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import torch
+from elasticsearch import Elasticsearch
+from rich.console import Console
+from rich.table import Table
+
+from bench.news_data import news_dir
+from bench.news_site import ServedFeed, serve_bench_news
+from enrich.annotate import Enricher, annotate, load_enricher
+from enrich.embed import embedding_text
+from ingest.feed_state import read_feed
+from ingest.fetch import Fetcher
+from ingest.sources import Source
+from mediamon.pipeline import _article, run_once
+from mediamon.records import Article
+from mediamon.settings import Settings
+from search.client import make_client
+from search.documents import article_document
+from search.index import bulk_create
+from search.indices import articles_alias, ensure_articles_index
+
+PREFIX = "bench-pipeline-"
+GOAL_PER_HOUR = 50_000
+# The functions of `annotate` whose cumulative time the profile reports: (file name ends with, function name).
+PROFILED = {
+    "vectors (encode)": ("enrich/embed.py", "encode"),
+    "language (lingua)": ("enrich/language.py", "detect_language"),
+    "topics and entities": ("enrich/annotate.py", "article_signals"),
+    "relevance to seeds": ("enrich/relevance.py", "relevance"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """One measured run: indexed articles, wall seconds, busy seconds per stage, CPU seconds and peak memory."""
+
+    name: str
+    articles: int
+    seconds: float
+    stages: dict[str, float]
+    cpu_seconds: dict[str, float]
+    peak_rss_mb: float
+
+    @property
+    def per_hour(self) -> float:
+        """Indexed articles per hour of wall time."""
+        return self.articles / self.seconds * 3600 if self.seconds else 0.0
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _descendants(root: int, exclude: int) -> list[int]:
+    """`root` and the processes below it, without `exclude` and what is below that."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        if pid != exclude:
+            found.append(pid)
+            todo.extend(children.get(pid, []))
+    return found
+
+
+@contextmanager
+def peak_rss(exclude: int, every: float = 0.25) -> Iterator[list[float]]:
+    """Samples the summed resident memory of this process and its children (not `exclude`); yields [peak MB]."""
+    peak = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(every):
+            total = sum(_rss_kb(pid) for pid in _descendants(os.getpid(), exclude))
+            peak[0] = max(peak[0], total / 1024)
+
+    thread = threading.Thread(target=sample, name="rss", daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        thread.join()
+
+
+def _cpu() -> dict[str, float]:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"process": own.ru_utime + own.ru_stime, "fetching": children.ru_utime + children.ru_stime}
+
+
+@contextmanager
+def _timed(stages: Counter[str], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        stages[stage] += time.perf_counter() - started
+
+
+def naive_run(settings: Settings, sources: Sequence[Source]) -> tuple[int, dict[str, float]]:
+    """One article at a time: fetch, extract, annotate alone, index alone. Returns articles indexed, stage seconds."""
+    stages: Counter[str] = Counter()
+    client = make_client(settings)
+    with _timed(stages, "load"):
+        enricher = load_enricher(settings)
+    alias = ensure_articles_index(client, settings, enricher.embedder.dims)
+    indexed = 0
+    with Fetcher(settings) as fetcher:
+        for source in sources:
+            for feed in source.feeds:
+                with _timed(stages, "feeds"):
+                    _, entries = read_feed(fetcher.fetch(str(feed), kind="feed"), source.id)
+                for entry in entries:
+                    with _timed(stages, "fetch"):
+                        page = fetcher.fetch(entry.url, kind="page")
+                    if not page.ok:
+                        continue
+                    with _timed(stages, "extract"):
+                        article = _article(entry, page, source, settings.keep_raw_html)  # the pipeline's own step
+                    with _timed(stages, "enrich"):
+                        enrichment = annotate([article], enricher)[0]
+                    with _timed(stages, "index"):
+                        result = bulk_create(client, alias, [(article.id, article_document(article, enrichment))])
+                    indexed += result.created
+    with _timed(stages, "index"):
+        client.indices.refresh(index=alias)
+    return indexed, {k: round(v, 2) for k, v in stages.items()}
+
+
+def measure(name: str, run: Callable[[], tuple[int, dict[str, float]]], server_pid: int) -> RunResult:
+    """Run `run()` (returning indexed articles and stage seconds) and measure it."""
+    cpu = _cpu()
+    started = time.perf_counter()
+    with peak_rss(exclude=server_pid) as peak:
+        articles, stages = run()
+    seconds = time.perf_counter() - started
+    used = {k: round(v - cpu[k], 1) for k, v in _cpu().items()}
+    return RunResult(name, articles, round(seconds, 2), stages, used, round(peak[0], 1))
+
+
+def profile_annotate(enricher: Enricher, articles: list[Article]) -> dict[str, float]:
+    """Milliseconds per article of `annotate` on one batch, in total and for its parts (under cProfile)."""
+    annotate(articles[:8], enricher)  # warm: lingua loads its language models on first use
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.runcall(annotate, articles, enricher)
+    total = time.perf_counter() - started
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    costs = {"annotate (total)": total}
+    for label, (file_end, function) in PROFILED.items():
+        rows = [row for (file, _, func), row in stats.items() if func == function and file.endswith(file_end)]
+        costs[label] = sum(row[3] for row in rows)
+    return {label: round(seconds / len(articles) * 1000, 2) for label, seconds in costs.items()}
+
+
+def encode_speeds(enricher: Enricher, articles: list[Article], single: int = 64) -> dict[str, float]:
+    """Articles per second that the model embeds in one `encode` call and one at a time, on the same texts."""
+    texts = [embedding_text(a.title, a.summary, a.body) for a in articles]
+    started = time.perf_counter()
+    enricher.embedder.encode(texts)
+    batch = len(texts) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for text in texts[:single]:
+        enricher.embedder.encode([text])
+    alone = min(single, len(texts)) / (time.perf_counter() - started)
+    return {"encode batch, articles/s": round(batch, 1), "encode one at a time, articles/s": round(alone, 1)}
+
+
+def _pick(feeds: Sequence[ServedFeed], articles: int, skip: int = 0) -> list[ServedFeed]:
+    """Feeds from the `skip`-th on, enough for `articles` items."""
+    picked, total = [], 0
+    for feed in feeds[skip:]:
+        if total >= articles:
+            break
+        picked.append(feed)
+        total += feed.items
+    return picked
+
+
+def delete_bench_indices(client: Elasticsearch) -> list[str]:
+    """Delete the indices and templates under `PREFIX` (by name: the cluster refuses wildcard deletes)."""
+    indices = list(client.indices.get(index=f"{PREFIX}*", allow_no_indices=True))
+    if indices:
+        client.indices.delete(index=",".join(indices))
+    reply = client.options(ignore_status=404).indices.get_index_template(name=f"{PREFIX}*")
+    for template in reply.get("index_templates", []):
+        client.indices.delete_index_template(name=template["name"])
+    return indices
+
+
+def _sample_articles(settings: Settings, sources: Sequence[Source], size: int) -> list[Article]:
+    """The first `size` articles of `sources`, fetched and extracted, for the profile."""
+    articles: list[Article] = []
+    with Fetcher(settings) as fetcher:
+        for source in sources:
+            _, entries = read_feed(fetcher.fetch(str(source.feeds[0]), kind="feed"), source.id)
+            for entry in entries[: size - len(articles)]:
+                page = fetcher.fetch(entry.url, kind="page")
+                if page.ok:
+                    articles.append(_article(entry, page, source, settings.keep_raw_html))
+            if len(articles) >= size:
+                break
+    return articles
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=5000, help="articles for mediamon's run (whole feeds)")
+    parser.add_argument("--baseline", type=int, default=300, help="articles for the naive baseline (whole feeds)")
+    parser.add_argument("--batch", type=int, help="stream batch size (default: the setting)")
+    parser.add_argument("--torch-threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--profile-batch", type=int, default=256, help="articles in the profiled annotate batch")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    console = Console(width=max(Console().width, 110))
+    base = Settings()
+    folder = news_dir(base)
+    update: dict = {"index_prefix": PREFIX, "allow_hosts": ["127.0.0.1"], "host_min_interval": 0.0}
+    if args.batch is not None:
+        update["stream_batch_size"] = args.batch
+    ours = base.model_copy(update=update)
+    naive = ours.model_copy(update={"index_prefix": f"{PREFIX}naive-"})
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    client = make_client(ours)
+    delete_bench_indices(client)
+    console.print(f"load average {os.getloadavg()}, {os.cpu_count()} cores; building the site ...")
+    started = time.perf_counter()
+    with serve_bench_news(folder) as (feeds, server_pid):
+        served = sum(f.items for f in feeds)
+        console.print(f"{served} articles in {len(feeds)} feeds served ({time.perf_counter() - started:.0f} s)")
+        ours_feeds = _pick(feeds, args.articles)
+        before = _pick(feeds, args.baseline, skip=len(ours_feeds))
+        after = _pick(feeds, args.baseline, skip=len(ours_feeds) + len(before))
+        started = time.perf_counter()
+        enricher = load_enricher(ours)  # the model once, for both runs (each still builds its seed profiles)
+        cold_load = time.perf_counter() - started
+        threads = torch.get_num_threads()
+        console.print(f"model loaded in {cold_load:.1f} s; torch threads {threads}")
+        ours_sources, before_sources, after_sources = (
+            [Source.model_validate(f.source) for f in picked] for picked in (ours_feeds, before, after)
+        )
+        sample = _sample_articles(ours, before_sources, args.profile_batch)
+        profile = profile_annotate(enricher, sample) | encode_speeds(enricher, sample)
+        results = [measure("naive baseline, before", lambda: naive_run(naive, before_sources), server_pid)]
+        console.print(f"{results[0].name}: {results[0].articles} articles in {results[0].seconds:.0f} s")
+
+        def streamed() -> tuple[int, dict[str, float]]:
+            report = run_once(ours, ours_sources)
+            if report.failed:
+                console.print(f"failures: {Counter(report.failed_by_stage)}")
+            return report.indexed, report.seconds
+
+        results.append(measure("mediamon run_once", streamed, server_pid))
+        results.append(measure("naive baseline, after", lambda: naive_run(naive, after_sources), server_pid))
+    in_index = {"naive": client.count(index=articles_alias(naive))["count"]}
+    in_index["mediamon"] = client.count(index=articles_alias(ours))["count"]
+    deleted = delete_bench_indices(client)
+    console.print(f"deleted {', '.join(deleted)}; load average now {os.getloadavg()}")
+
+    table = Table(title=f"Ingest throughput, {datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores")
+    for column in ("run", "articles", "seconds", "articles/hour", "stage seconds (busy)", "CPU s", "peak RSS MB"):
+        table.add_column(column, justify="left" if column in ("run", "stage seconds (busy)") else "right")
+    for r in results:
+        stages = ", ".join(f"{k} {v:.0f}" for k, v in r.stages.items())
+        cpu = ", ".join(f"{k} {v:.0f}" for k, v in r.cpu_seconds.items())
+        cells = (str(r.articles), f"{r.seconds:.0f}", f"{r.per_hour:,.0f}", stages, cpu, f"{r.peak_rss_mb:.0f}")
+        table.add_row(r.name, *cells)
+    console.print(table)
+    baseline = (results[0].per_hour + results[2].per_hour) / 2
+    speedup = results[1].per_hour / baseline if baseline else float("inf")
+    verdict = "met" if results[1].per_hour >= GOAL_PER_HOUR else "MISSED"
+    console.print(f"speed-up {speedup:.2f}x over the baselines' mean; goal {GOAL_PER_HOUR:,} articles/hour {verdict}")
+    console.print(f"annotate, ms per article ({args.profile_batch} articles, cProfile); encode speeds: {profile}")
+    if args.json:
+        payload = {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "cores": os.cpu_count(),
+            "torch_threads": threads,
+            "stream_batch_size": ours.stream_batch_size,
+            "model_load_seconds": round(cold_load, 1),
+            "runs": [asdict(r) | {"per_hour": round(r.per_hour)} for r in results],
+            "in_index": in_index,
+            "speedup": round(speedup, 2),
+            "annotate_profile": profile,
+        }
+        Path(args.json).write_text(json.dumps(payload, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""The BM25 half of `similar`: a long text becomes a bounded query of its most telling terms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from elasticsearch import Elasticsearch
+
+from mediamon.settings import Settings
+from search.hybrid import MAX_QUERY_TERMS, _telling_terms, similar_articles
+from search.index import bulk_create
+from search.indices import ensure_articles_index
+
+DIMS = 384
+BODIES = {
+    "s1": "Ministers in Brussels agreed sanctions on Lukashenko and forty officials of Belarus.",
+    "s2": "The striker scored the winning goal of the match in the last minute.",
+    "s3": "The minister said the weather in the north will be cold and wet for the week.",
+    "s4": "Shares fell in London as the bank raised its rate for the third time this year.",
+}
+# Words every body shares, then many that only some bodies have: hundreds of terms in all.
+FILLER = " ".join(["the", "in", "of", "and", "for"] * 60 + " ".join(BODIES.values()).split() * 3)
+
+
+@pytest.fixture(scope="module")
+def index(es: Elasticsearch, settings: Settings) -> str:
+    own = settings.model_copy(update={"index_prefix": settings.index_prefix + "terms-"})
+    alias = ensure_articles_index(es, own, DIMS)
+    vector = np.eye(DIMS, dtype=np.float32)[0].tolist()
+    documents = ((doc_id, {"title": "", "body": body, "embedding": vector}) for doc_id, body in BODIES.items())
+    assert bulk_create(es, alias, documents).failed == {}
+    es.indices.refresh(index=alias)
+    return alias
+
+
+def test_a_long_text_gives_at_most_the_cap_of_indexed_terms(es: Elasticsearch, index: str) -> None:
+    terms = _telling_terms(es, index, f"{FILLER} Lukashenko zzyzxqq").split()
+    assert 0 < len(terms) <= MAX_QUERY_TERMS
+    assert "lukashenko" in terms  # rare in the index, so telling
+    assert "zzyzxqq" not in terms  # in no article: it could match nothing
+
+
+def test_similar_finds_the_article_by_its_telling_terms_in_a_long_text(es: Elasticsearch, index: str) -> None:
+    hits = similar_articles(es, index, None, f"{FILLER} Lukashenko Belarus sanctions Brussels")
+    assert hits[0].id == "s1"
