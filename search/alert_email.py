@@ -146,9 +146,7 @@ def _why(candidate: Candidate, subscription: Subscription, labels: Labels) -> tu
     for topic in follows.topics:
         if topic in candidate.topics:
             terms = candidate.topic_terms.get(topic) or []
-            lines.append(
-                f"topic {labels.topics.get(topic, topic)}" + (f": {_listed(terms)}" if terms else "")
-            )
+            lines.append(f"topic {labels.topics.get(topic, topic)}" + (f": {_listed(terms)}" if terms else ""))
     if follows.query:
         words = f": {', '.join(candidate.query_terms)}" if candidate.query_terms else ""
         lines.append(f"search “{follows.query}”{words}")
@@ -184,9 +182,7 @@ def _item(number: int, story: Story, subscription: Subscription, labels: Labels)
 def _environments() -> tuple[Environment, Environment]:
     loader = FileSystemLoader(TEMPLATES)
     html = Environment(loader=loader, autoescape=True, undefined=StrictUndefined)
-    text = Environment(
-        loader=loader, autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
-    )
+    text = Environment(loader=loader, autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     return html, text
 
 

@@ -76,6 +76,4 @@ def blind_spots(
     else:
         outlets = subscription.follows.outlets
         names = {s.source_id: s.source_id for s in states if not outlets or s.source_id in outlets}
-    return [
-        BlindSpot.from_state(state, names[state.source_id]) for state in states if state.source_id in names
-    ]
+    return [BlindSpot.from_state(state, names[state.source_id]) for state in states if state.source_id in names]

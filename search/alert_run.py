@@ -136,13 +136,9 @@ def is_due(frequency: Frequency, last_run_at: datetime | None, now: datetime) ->
 def _items(shown: Sequence[Story], over_cap: Sequence[Story]) -> list[SentItem]:
     items = []
     for story in shown:
-        items.append(
-            SentItem(story.lead.id, story.lead.group, ItemOutcome.SHOWN, story.lead.url, story.lead.title)
-        )
+        items.append(SentItem(story.lead.id, story.lead.group, ItemOutcome.SHOWN, story.lead.url, story.lead.title))
         items += [SentItem(c.id, c.group, ItemOutcome.DUPLICATE, c.url, c.title) for c in story.copies]
-    items += [
-        SentItem(c.id, c.group, ItemOutcome.OVER_CAP, c.url, c.title) for s in over_cap for c in s.articles
-    ]
+    items += [SentItem(c.id, c.group, ItemOutcome.OVER_CAP, c.url, c.title) for s in over_cap for c in s.articles]
     return items
 
 
@@ -220,9 +216,7 @@ def _run_one(
         len(shown),
         len(email.recipients),
     )
-    return AlertOutcome(
-        subscription.id, RunStatus.SENT, email=email, message_id=message_id, refused=refused, **counts
-    )
+    return AlertOutcome(subscription.id, RunStatus.SENT, email=email, message_id=message_id, refused=refused, **counts)
 
 
 def _run_leased(
@@ -245,9 +239,7 @@ def _run_leased(
         finally:
             release_lease(ctx.client, alerts, lease)
     except SearchError as exc:
-        return AlertOutcome(
-            subscription.id, RunStatus.FAILED, error=f"Elasticsearch refused the query: {exc}"
-        )
+        return AlertOutcome(subscription.id, RunStatus.FAILED, error=f"Elasticsearch refused the query: {exc}")
 
 
 def load_labels(settings: Settings) -> Labels:

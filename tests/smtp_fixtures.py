@@ -91,10 +91,7 @@ def smtp_server(
     handler = Handler()
 
     def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
-        ok = (
-            isinstance(auth_data, LoginPassword)
-            and users.get(auth_data.login.decode()) == auth_data.password.decode()
-        )
+        ok = isinstance(auth_data, LoginPassword) and users.get(auth_data.login.decode()) == auth_data.password.decode()
         return AuthResult(success=ok, handled=False, auth_data=auth_data.login if ok else None)
 
     options: dict = {}
@@ -102,9 +99,7 @@ def smtp_server(
         options |= {"tls_context": starttls, "require_starttls": True}
     if implicit_tls is not None:
         options |= {"ssl_context": implicit_tls, "server_hostname": "127.0.0.1"}
-    if (
-        users is not None
-    ):  # aiosmtpd counts only STARTTLS as TLS for AUTH, so under implicit TLS it is not asked
+    if users is not None:  # aiosmtpd counts only STARTTLS as TLS for AUTH, so under implicit TLS it is not asked
         options |= {
             "authenticator": authenticate,
             "auth_required": True,
@@ -132,9 +127,7 @@ def self_signed(folder: Path) -> tuple[Path, ssl.SSLContext]:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -143,9 +136,7 @@ def self_signed(folder: Path) -> tuple[Path, ssl.SSLContext]:
     cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)

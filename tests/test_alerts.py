@@ -130,9 +130,7 @@ class Bench:
         """The sent records of a subscription: article id to outcome."""
         reply = self.es.search(
             index=alerts_alias(self.settings),
-            query={
-                "bool": {"filter": [{"term": {"kind": "sent"}}, {"term": {"subscription": subscription_id}}]}
-            },
+            query={"bool": {"filter": [{"term": {"kind": "sent"}}, {"term": {"subscription": subscription_id}}]}},
             size=1000,
         )
         return {hit["_source"]["article_id"]: hit["_source"]["outcome"] for hit in reply["hits"]["hits"]}
@@ -233,18 +231,12 @@ def test_an_alert_groups_orders_escapes_and_names_its_blind_spots(bench: Bench, 
     assert "Russia will send police" in text
     assert "hockey" not in text and "Sochi" not in text and "weather" not in text
     assert "javascript:" not in text  # an unsafe link is not given
-    assert (
-        "Наша Ніва (nashaniva): http_4xx (HTTP 404), failing since 2025-03-03 03:00 UTC, 4 failed polls"
-        in text
-    )
+    assert "Наша Ніва (nashaniva): http_4xx (HTTP 404), failing since 2025-03-03 03:00 UTC, 4 failed polls" in text
     assert "retired" not in text  # a feed no longer listed is no blind spot
 
     html = mail.html
     assert "<script" not in html and "<b>crackdown" not in html and "<img" not in html
-    assert (
-        "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Minsk &lt;b&gt;crackdown&lt;/b&gt; &amp; more"
-        in html
-    )
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Minsk &lt;b&gt;crackdown&lt;/b&gt; &amp; more" in html
     assert 'href="javascript:' not in html and 'href="https://reuters.example/lead"' in html
     assert "Наша Ніва" in html and "HTTP 404 Not Found" in html
 
@@ -311,12 +303,8 @@ def test_a_daily_digest_holds_everything_since_the_last_one(bench: Bench, server
         article("d1a", "Затрыманні ў Гродне", at(1), source="nashaniva", topics=repression),
         article("d1b", "Обыски у журналистов", at(9), source="belta", topics=repression),
         article("d1c", "Новые аресты в Бресте", at(20), source="meduza", topics=repression),
-        article(
-            "d1-late", "Суд над активистами", at(-0.5), source="meduza", topics=repression
-        ),  # indexed late
-        article(
-            "d1-protest", "Марш в Минске", at(2), source="meduza", topics=("belarus", "belarus.protests")
-        ),
+        article("d1-late", "Суд над активистами", at(-0.5), source="meduza", topics=repression),  # indexed late
+        article("d1-protest", "Марш в Минске", at(2), source="meduza", topics=("belarus", "belarus.protests")),
     )
     assert bench.run(at(4), server.port).outcomes[0].status is RunStatus.NOT_DUE
     assert len(server.received) == 1
@@ -373,12 +361,8 @@ def test_overlapping_runs_never_send_an_article_twice(bench: Bench, server: Smtp
     assert set(bench.records("overlap")) == {"id-a", "id-b"}
 
 
-def test_the_cap_counts_what_it_leaves_out_and_the_query_says_which_words_matched(
-    bench: Bench, server: SmtpServer
-):
-    bench.subscribe(
-        subscription("capped", max_items=2, topics=["belarus.repression"], query="Kolesnikova OR Babariko")
-    )
+def test_the_cap_counts_what_it_leaves_out_and_the_query_says_which_words_matched(bench: Bench, server: SmtpServer):
+    bench.subscribe(subscription("capped", max_items=2, topics=["belarus.repression"], query="Kolesnikova OR Babariko"))
     repression = ("belarus", "belarus.repression")
     terms = {"belarus.repression": ["arrested", "sentenced"]}
     bench.index(
@@ -396,10 +380,7 @@ def test_the_cap_counts_what_it_leaves_out_and_the_query_says_which_words_matche
     assert text.index("Kolesnikova sentenced") < text.index("Staff of the Babariko")  # by topic score
     assert "Court hearing" not in text and "Gomel" not in text
     assert "1 more matching story was left out: this subscription shows at most 2 an email." in text
-    assert (
-        "search “Kolesnikova OR Babariko”: kolesnikova" in text
-        and "topic Repression: arrested, sentenced" in text
-    )
+    assert "search “Kolesnikova OR Babariko”: kolesnikova" in text and "topic Repression: arrested, sentenced" in text
     assert bench.records("capped") == {"id-k1": "shown", "id-k2": "shown", "id-k3": "over_cap"}
     assert bench.run(T0 + timedelta(minutes=20), server.port).outcomes[0].status is RunStatus.NOTHING_NEW
 
@@ -431,9 +412,7 @@ def test_sending_over_tls_with_auth(bench: Bench, tmp_path: Path, security: str)
 
 
 def test_the_cli_lists_dry_runs_and_previews(bench: Bench, server: SmtpServer, tmp_path: Path, monkeypatch):
-    bench.subscribe(
-        subscription("cli", seeds=[SEED]), subscription("weekly", "weekly", affiliations=["state"])
-    )
+    bench.subscribe(subscription("cli", seeds=[SEED]), subscription("weekly", "weekly", affiliations=["state"]))
     now = datetime.now(UTC)
     bench.index(
         article("c1", HOSTILE_TITLE, now - timedelta(hours=2), source="meduza", seed=0.8),
@@ -532,9 +511,7 @@ def test_bad_subscriptions_are_reported_with_line_and_reason_and_the_good_ones_k
     errors = [str(e) for e in loaded.errors]
     assert errors[0].startswith(f"{path}:7: no-seed: follows.seeds: no seed story 'nowhere'")
     assert "follows.topics: no topic 'belarus.sports'" in errors[0]
-    assert (
-        errors[1].startswith(f"{path}:12: ") and "recipients: Value error, not email addresses" in errors[1]
-    )
+    assert errors[1].startswith(f"{path}:12: ") and "recipients: Value error, not email addresses" in errors[1]
     assert "follows.languages" in errors[1] and "frequency" in errors[1] and "max_items" in errors[1]
     assert errors[2].startswith(f"{path}:18: ") and "follows nothing" in errors[2]
     assert errors[3].startswith(f"{path}:23: ") and "colour: Extra inputs are not permitted" in errors[3]
