@@ -36,7 +36,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
-from elasticsearch import Elasticsearch
 from rich.console import Console
 from rich.table import Table
 
@@ -53,7 +52,7 @@ from mediamon.settings import Settings
 from search.client import make_client
 from search.documents import article_document
 from search.index import bulk_create
-from search.indices import articles_alias, ensure_articles_index
+from search.indices import articles_alias, delete_prefixed, ensure_articles_index
 
 PREFIX = "bench-pipeline-"
 GOAL_PER_HOUR = 50_000
@@ -226,17 +225,6 @@ def _pick(feeds: Sequence[ServedFeed], articles: int, skip: int = 0) -> list[Ser
     return picked
 
 
-def delete_bench_indices(client: Elasticsearch) -> list[str]:
-    """Delete the indices and templates under `PREFIX` (by name: the cluster refuses wildcard deletes)."""
-    indices = list(client.indices.get(index=f"{PREFIX}*", allow_no_indices=True))
-    if indices:
-        client.indices.delete(index=",".join(indices))
-    reply = client.options(ignore_status=404).indices.get_index_template(name=f"{PREFIX}*")
-    for template in reply.get("index_templates", []):
-        client.indices.delete_index_template(name=template["name"])
-    return indices
-
-
 def _sample_articles(settings: Settings, sources: Sequence[Source], size: int) -> list[Article]:
     """The first `size` articles of `sources`, fetched and extracted, for the profile."""
     articles: list[Article] = []
@@ -272,7 +260,7 @@ def main() -> None:
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     client = make_client(ours)
-    delete_bench_indices(client)
+    delete_prefixed(client, PREFIX)
     console.print(f"load average {os.getloadavg()}, {os.cpu_count()} cores; building the site ...")
     started = time.perf_counter()
     with serve_bench_news(folder) as (feeds, server_pid):
@@ -304,7 +292,7 @@ def main() -> None:
         results.append(measure("naive baseline, after", lambda: naive_run(naive, after_sources), server_pid))
     in_index = {"naive": client.count(index=articles_alias(naive))["count"]}
     in_index["mediamon"] = client.count(index=articles_alias(ours))["count"]
-    deleted = delete_bench_indices(client)
+    deleted = delete_prefixed(client, PREFIX)
     console.print(f"deleted {', '.join(deleted)}; load average now {os.getloadavg()}")
 
     table = Table(title=f"Ingest throughput, {datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores")

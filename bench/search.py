@@ -39,7 +39,7 @@ from search.client import make_client
 from search.documents import article_document
 from search.hybrid import similar_articles
 from search.index import bulk_create
-from search.indices import ensure_articles_index
+from search.indices import delete_prefixed, ensure_articles_index
 from search.query import SearchFilters, search_articles
 
 PREFIX = "bench-search-"
@@ -205,17 +205,6 @@ def measure_latency(
     ]
 
 
-def delete_bench_indices(client: Elasticsearch) -> list[str]:
-    """Delete the indices and templates under `PREFIX` (by name: the cluster refuses wildcard deletes)."""
-    indices = list(client.indices.get(index=f"{PREFIX}*", allow_no_indices=True))
-    if indices:
-        client.indices.delete(index=",".join(indices))
-    reply = client.options(ignore_status=404).indices.get_index_template(name=f"{PREFIX}*")
-    for template in reply.get("index_templates", []):
-        client.indices.delete_index_template(name=template["name"])
-    return indices
-
-
 def node_facts(client: Elasticsearch, alias: str) -> dict:
     """The ES heap (max and used), the vector field's index options, and the index's size and segments."""
     jvm = next(iter(client.nodes.stats(metric="jvm")["nodes"].values()))["jvm"]["mem"]
@@ -245,7 +234,7 @@ def main() -> None:
     texts = [embedding_text(a.title, a.description, a.body) for a in articles]
     vectors = cached_vectors(settings, embedder.model_id, texts, embedder.encode)
     client = make_client(settings)
-    delete_bench_indices(client)
+    delete_prefixed(client, PREFIX)
     alias = ensure_articles_index(client, settings, embedder.dims)
     console.print(f"load average {os.getloadavg()}, {os.cpu_count()} cores; indexing {len(articles)} articles ...")
     picks = random.Random(0).sample(range(len(articles)), args.similar)
@@ -262,7 +251,7 @@ def main() -> None:
     indexing.append({"docs": created, "seconds": round(seconds, 1), "docs_per_second": round(created / seconds)})
     facts.append(node_facts(client, alias))
     latencies += measure_latency(client, alias, articles, vectors, picks, args.repeat)
-    deleted = delete_bench_indices(client)
+    deleted = delete_prefixed(client, PREFIX)
     console.print(f"deleted {', '.join(deleted)}; load average now {os.getloadavg()}")
 
     table = Table(title=f"Search latency, {datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores")

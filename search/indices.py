@@ -114,3 +114,15 @@ def ensure_runs_index(client: Elasticsearch, settings: Settings) -> str:
 def ensure_alerts_index(client: Elasticsearch, settings: Settings) -> str:
     """Create the alert bookkeeping index (sent records, watermarks, leases) and alias when missing."""
     return _ensure_versioned(client, alerts_alias(settings), _mapping_file("alerts"))
+
+
+def delete_prefixed(client: Elasticsearch, prefix: str) -> list[str]:
+    """Delete the indices and index templates whose names start with `prefix` (by name: the cluster refuses
+    wildcard deletes). Returns the indices deleted."""
+    indices = list(client.indices.get(index=f"{prefix}*", allow_no_indices=True))
+    if indices:
+        client.indices.delete(index=",".join(indices))
+    reply = client.options(ignore_status=404).indices.get_index_template(name=f"{prefix}*")
+    for template in reply.get("index_templates", []):
+        client.indices.delete_index_template(name=template["name"])
+    return indices

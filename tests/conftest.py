@@ -14,6 +14,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from mediamon.settings import Settings  # noqa: E402
 from search.client import EsUnavailable, check_health, make_client  # noqa: E402
+from search.indices import delete_prefixed  # noqa: E402
 
 SESSION_PREFIX = f"test-{uuid.uuid4().hex[:8]}-"
 
@@ -35,12 +36,5 @@ def es(settings: Settings) -> Iterator[Elasticsearch]:
     except EsUnavailable as exc:
         pytest.fail(f"{exc} (`make test` starts it; by hand: `mediamon es up`)", pytrace=False)
     yield client
-    # Deletion needs names: the cluster refuses wildcard deletes (action.destructive_requires_name).
-    indices = list(client.indices.get(index=f"{SESSION_PREFIX}*", allow_no_indices=True))
-    if indices:
-        client.indices.delete(index=",".join(indices))
-    reply = client.options(ignore_status=404).indices.get_index_template(name=f"{SESSION_PREFIX}*")
-    templates = reply.get("index_templates", [])
-    for template in templates:
-        client.indices.delete_index_template(name=template["name"])
+    delete_prefixed(client, SESSION_PREFIX)
     client.close()
