@@ -151,7 +151,7 @@ def naive_run(settings: Settings, sources: Sequence[Source]) -> tuple[int, dict[
     client = make_client(settings)
     with _timed(stages, "load"):
         enricher = load_enricher(settings)
-    alias = ensure_articles_index(client, settings, enricher.embedder.dims)
+    alias = ensure_articles_index(client, settings, enricher.embedder.dims, enricher.embedder.model_id)
     indexed = 0
     with Fetcher(settings) as fetcher:
         for source in sources:

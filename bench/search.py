@@ -235,7 +235,7 @@ def main() -> None:
     vectors = cached_vectors(settings, embedder.model_id, texts, embedder.encode)
     client = make_client(settings)
     delete_prefixed(client, PREFIX)
-    alias = ensure_articles_index(client, settings, embedder.dims)
+    alias = ensure_articles_index(client, settings, embedder.dims, embedder.model_id)
     console.print(f"load average {os.getloadavg()}, {os.cpu_count()} cores; indexing {len(articles)} articles ...")
     picks = random.Random(0).sample(range(len(articles)), args.similar)
     model = embedder.model_id

@@ -1,6 +1,8 @@
-"""mediamon_maintenance: daily feed-health summary, article retention and cleanup of stale batch files.
+"""mediamon_maintenance: daily feed-health summary, article retention, cleanup of stale batch files, and a reindex
+when the embedding model in settings is not the one the articles' vectors came from.
 
-Settings come from the `MEDIAMON_*` environment: `MEDIAMON_FEED_FAILING_HOURS`, `MEDIAMON_RETENTION_DAYS`.
+Settings come from the `MEDIAMON_*` environment: `MEDIAMON_FEED_FAILING_HOURS`, `MEDIAMON_RETENTION_DAYS`,
+`MEDIAMON_MODEL_NAME`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ RETRIES = {
     tags=["mediamon"],
 )
 def mediamon_maintenance() -> None:
-    """Feed health, retention and batch cleanup, independent of each other."""
+    """Feed health, batch cleanup, and the reindex (when the model changed) before retention."""
 
     @task
     def feed_health() -> list[dict]:
@@ -51,9 +53,17 @@ def mediamon_maintenance() -> None:
 
         return maintenance.prune_batches(Settings())
 
+    @task
+    def reindex_if_model_changed() -> dict | None:
+        """Re-embed every article into a new index version when the model changed; returns the reindex report."""
+        from mediamon import maintenance
+        from mediamon.settings import Settings
+
+        return maintenance.reindex_if_model_changed(Settings())
+
     feed_health()
-    retention()
     prune_batches()
+    reindex_if_model_changed() >> retention()
 
 
 mediamon_maintenance()

@@ -315,6 +315,47 @@ def import_articles(
     console.print(f"read {report.read}, indexed {report.indexed}, already there {report.duplicates}")
 
 
+@app.command("reindex")
+def reindex(
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Only delete the article index versions the alias no longer points to.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Copy the articles into a new index version (current mapping, current model's vectors) and flip the alias."""
+    from rich.progress import Progress
+
+    from mediamon.maintenance import article_count, reindex
+    from search.reindex import ReindexError, delete_unaliased
+
+    settings = get_settings()
+    client = _healthy_client(settings)
+    if prune:
+        deleted = delete_unaliased(client, settings)
+        if as_json:
+            print(json.dumps({"deleted": deleted}))
+        else:
+            console.print(f"deleted {', '.join(deleted) or 'nothing'}")
+        return
+    try:
+        with Progress(console=console, transient=True, disable=as_json) as progress:
+            task = progress.add_task("copying articles", total=article_count(client, settings))
+            report = reindex(settings, client, lambda done: progress.update(task, completed=done))
+    except (ReindexError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return
+    console.print(
+        f"{report.alias} now points to {report.target}: {report.copied} articles copied from {report.source} "
+        f"({report.reembedded} re-embedded with {report.model}, {report.caught_up} written meanwhile) "
+        f"in {report.seconds} s"
+    )
+    analyzers = ", ".join(f"{code}={name}" for code, name in sorted(report.analyzers.items()))
+    console.print(f"language analysers: {analyzers or 'none on this cluster (the standard analyser only)'}")
+    console.print(f"{report.source} is kept; `mediamon reindex --prune` deletes it.")
+
+
 @app.command("extract")
 def extract(
     page: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A saved HTML page.")],

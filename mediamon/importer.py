@@ -92,7 +92,7 @@ def import_jsonl(settings: Settings, path: Path) -> ImportReport:
     client = make_client(settings)
     check_health(client, settings.es_url)
     enricher = load_enricher(settings)
-    alias = ensure_articles_index(client, settings, enricher.embedder.dims)
+    alias = ensure_articles_index(client, settings, enricher.embedder.dims, enricher.embedder.model_id)
     articles = _articles(path, report)
     while chunk := list(islice(articles, CHUNK)):
         rows = group_near_duplicates(client, alias, list(zip(chunk, annotate(chunk, enricher), strict=True)))

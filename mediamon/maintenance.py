@@ -1,17 +1,22 @@
-"""Daily upkeep: feeds that keep failing, article retention, and batch files left by failed runs."""
+"""Upkeep: feeds that keep failing, article retention, batch files left by failed runs, and reindexing when the
+model changed."""
 
 from __future__ import annotations
 
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+
+from elasticsearch import Elasticsearch
 
 from ingest.feed_state import FeedState
 from mediamon.settings import Settings
 from search.client import check_health, make_client
 from search.feed_states import failing_since
 from search.indices import articles_alias, feeds_alias
+from search.reindex import ReindexReport, reindex_articles, reindex_needed
 from search.retention import delete_matching
 
 LOG = logging.getLogger(__name__)
@@ -82,3 +87,36 @@ def prune_batches(settings: Settings) -> int:
     for folder in stale:
         shutil.rmtree(folder)
     return len(stale)
+
+
+def article_count(client: Elasticsearch, settings: Settings) -> int | None:
+    """How many articles the alias holds (None when there is no articles index yet)."""
+    alias = articles_alias(settings)
+    return client.count(index=alias)["count"] if client.indices.exists_alias(name=alias) else None
+
+
+def reindex(
+    settings: Settings, client: Elasticsearch | None = None, progress: Callable[[int], None] | None = None
+) -> ReindexReport:
+    """Load the model named in settings and move the articles to a new index version made for it."""
+    from enrich.annotate import load_enricher
+
+    if client is None:
+        client = make_client(settings)
+        check_health(client, settings.es_url)
+    return reindex_articles(client, settings, load_enricher(settings), progress)
+
+
+def reindex_if_model_changed(settings: Settings) -> dict | None:
+    """Reindex when the articles' vectors come from another model than the one in settings; returns the report."""
+    from enrich.annotate import load_enricher
+
+    client = make_client(settings)
+    check_health(client, settings.es_url)
+    enricher = load_enricher(settings)
+    reason = reindex_needed(client, settings, enricher.embedder.model_id)
+    if reason is None:
+        LOG.info("no reindex needed: the articles' vectors are %s's", enricher.embedder.model_id)
+        return None
+    LOG.warning("reindexing: %s", reason)
+    return reindex_articles(client, settings, enricher).as_dict()

@@ -331,7 +331,7 @@ def index_articles(settings: Settings, run_id: str, enriched_paths: Iterable[str
         ]
         if not rows:
             continue
-        alias = alias or ensure_articles_index(client, settings, len(rows[0][1].embedding))
+        alias = alias or ensure_articles_index(client, settings, len(rows[0][1].embedding), rows[0][1].model)
         there = existing_ids(client, alias, (article.id for article, _ in rows))
         rows = group_near_duplicates(client, alias, rows)
         result = bulk_create(client, alias, ((a.id, article_document(a, e)) for a, e in rows))

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     es_ca_cert: Path | None = None
     es_timeout: float = 30.0
     index_prefix: str = ""
+    # Language analysers for article text, language code -> analyser (`{}`: none, the standard analyser only);
+    # unset, the cluster is asked which of the built-in ones it has (`search/analyzers.py`).
+    language_analyzers: dict[str, str] | None = None
 
     # The local development node (`mediamon es up`).
     es_version: str = "9.5.0"

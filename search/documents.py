@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from enrich.near_dup import band_keys, to_hex
 from mediamon.records import Article, Enrichment
+from search.analyzers import language_text
 
 
 def article_document(article: Article, enrichment: Enrichment) -> dict:
-    """The `_source` of one article in `media-articles` (its `_id` is `article.id`)."""
-    return {
+    """The `_source` of one article in `media-articles` (its `_id` is `article.id`), with its text also under
+    `text_lang.<language>` for the language analysers (indexed only, never stored)."""
+    document = {
         "url": article.url,
         "title_key": article.title_key,
         "raw_html": article.raw_html,
@@ -41,3 +43,5 @@ def article_document(article: Article, enrichment: Enrichment) -> dict:
         "model": enrichment.model,
         "embedding": list(enrichment.embedding),
     }
+    document["text_lang"] = language_text(enrichment.language, document)
+    return document

@@ -10,6 +10,7 @@ from pathlib import Path
 from elasticsearch import BadRequestError, Elasticsearch
 
 from mediamon.settings import Settings
+from search.analyzers import language_analyzers, language_properties
 
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
 ARTICLES = "media-articles"
@@ -24,10 +25,11 @@ def _mapping_file(name: str) -> dict:
     return json.loads((MAPPINGS_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def articles_mapping(dims: int) -> dict:
-    """The articles mapping with the vector size of the model in use."""
+def articles_mapping(dims: int, analyzers: dict[str, str] | None = None) -> dict:
+    """The articles mapping with the vector size of the model in use and a field per language analyser."""
     mapping = copy.deepcopy(_mapping_file("articles"))
     mapping["properties"]["embedding"]["dims"] = dims
+    mapping["properties"]["text_lang"]["properties"] = language_properties(analyzers or {})
     return mapping
 
 
@@ -36,35 +38,77 @@ def articles_alias(settings: Settings) -> str:
     return settings.index_name(ARTICLES)
 
 
-def ensure_articles_index(client: Elasticsearch, settings: Settings, dims: int) -> str:
-    """Create the template, `…-v1` and its alias when missing; check the vector size when present. Returns the alias."""
+def ensure_articles_index(client: Elasticsearch, settings: Settings, dims: int, model: str) -> str:
+    """Create the template, `…-v1` and its alias when missing; when present, check that its vectors are the
+    model's and add fields new to the mapping. Returns the alias."""
     alias = articles_alias(settings)
+    if not client.indices.exists_alias(name=alias):
+        create_articles_index(client, settings, f"{alias}-v1", dims)
+        client.indices.update_aliases(
+            actions=[{"add": {"index": f"{alias}-v1", "alias": alias, "is_write_index": True}}]
+        )
+        return alias
+    for index, body in client.indices.get_mapping(index=alias).items():
+        live_dims = body["mappings"]["properties"]["embedding"]["dims"]
+        if live_dims != dims:
+            raise MappingMismatch(
+                f"index {index} holds {live_dims}-dimension vectors but {model} makes {dims}: "
+                "run `mediamon reindex` to re-embed its articles with the new model"
+            )
+    others = sorted(set(models_in(client, alias)) - {model})
+    if others:
+        raise MappingMismatch(
+            f"{alias} holds vectors of {', '.join(others)}, not of {model}: "
+            "run `mediamon reindex` to re-embed its articles with the new model"
+        )
+    try:  # fields added to the mapping since the index was made (additions only; a changed type is refused)
+        client.indices.put_mapping(index=alias, properties=articles_mapping(dims)["properties"])
+    except BadRequestError as exc:
+        raise MappingMismatch(
+            f"the mapping of {alias} cannot take the current fields ({exc}): run `mediamon reindex`"
+        ) from exc
+    return alias
+
+
+def create_articles_index(client: Elasticsearch, settings: Settings, name: str, dims: int) -> dict[str, str]:
+    """Put the articles template (current mapping, the cluster's language analysers) and create index `name`
+    from it, with no alias. Returns the language analysers used."""
+    alias = articles_alias(settings)
+    analyzers = language_analyzers(client, settings)
     client.indices.put_index_template(
         name=alias,
         index_patterns=[f"{alias}-v*"],
         template={
             "settings": {"number_of_shards": 1, "number_of_replicas": 0},
-            "mappings": articles_mapping(dims),
+            "mappings": articles_mapping(dims, analyzers),
         },
         priority=100,
     )
-    if client.indices.exists_alias(name=alias):
-        live = client.indices.get_mapping(index=alias)
-        for index, body in live.items():
-            live_dims = body["mappings"]["properties"]["embedding"]["dims"]
-            if live_dims != dims:
-                raise MappingMismatch(
-                    f"index {index} holds {live_dims}-dimension vectors but the model makes {dims}: "
-                    "it must be rebuilt for the new model (a reindex command is not built yet)"
-                )
-        try:  # fields added to the mapping since the index was made (additions only; a changed type is refused)
-            client.indices.put_mapping(index=alias, properties=articles_mapping(dims)["properties"])
-        except BadRequestError as exc:
-            raise MappingMismatch(f"the mapping of {alias} cannot take the current fields: {exc}") from exc
-        return alias
-    client.indices.create(index=f"{alias}-v1", aliases={alias: {"is_write_index": True}})
-    client.cluster.health(index=alias, wait_for_status="yellow", timeout="30s")
-    return alias
+    client.indices.create(index=name)
+    client.cluster.health(index=name, wait_for_status="yellow", timeout="30s")
+    return analyzers
+
+
+def models_in(client: Elasticsearch, index: str) -> list[str]:
+    """The embedding models (name@revision) whose vectors `index` holds."""
+    reply = client.search(index=index, size=0, aggregations={"models": {"terms": {"field": "model", "size": 100}}})
+    return [bucket["key"] for bucket in reply["aggregations"]["models"]["buckets"]]
+
+
+def indices_behind(client: Elasticsearch, alias: str) -> list[str]:
+    """The indices the alias points to (the write index first)."""
+    reply = client.indices.get_alias(name=alias)
+    return sorted(reply, key=lambda index: not reply[index]["aliases"][alias].get("is_write_index", False))
+
+
+def next_version(client: Elasticsearch, alias: str) -> str:
+    """`<alias>-v<n+1>`, n the highest version among the existing `<alias>-v*` indices."""
+    versions = [
+        int(name.rsplit("-v", 1)[1])
+        for name in client.indices.get(index=f"{alias}-v*", allow_no_indices=True)
+        if name.rsplit("-v", 1)[1].isdigit()
+    ]
+    return f"{alias}-v{max(versions, default=0) + 1}"
 
 
 FEEDS = "mediamon-feeds"

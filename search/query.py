@@ -7,10 +7,12 @@ from dataclasses import asdict, dataclass, field
 
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
-# Fields searched by words that name no field, and their weights (`language:ru` and the like search that field).
-TEXT_FIELDS = ("title^3", "summary^2", "body")
+# Fields searched by words that name no field, and their weights (`language:ru` and the like search that field):
+# the standard-analysed text, and its copy under the article's language analyser where the index has one.
+TEXT_FIELDS = ("title^3", "summary^2", "body", "text_lang.*.title^3", "text_lang.*.summary^2", "text_lang.*.body")
 RESULT_FIELDS = ["title", "outlet", "published_at", "language", "url", "topics", "matched_seeds"]
 HIGHLIGHT = {
+    "require_field_match": False,  # a word found through its language analyser's copy is marked in the text too
     "fields": {
         "title": {"number_of_fragments": 0},
         "summary": {"fragment_size": 160, "number_of_fragments": 1},

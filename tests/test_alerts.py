@@ -157,7 +157,7 @@ def bench(settings: Settings, es: Elasticsearch, tmp_path: Path) -> Bench:
             "feeds_path": feeds_path,
         }
     )
-    ensure_articles_index(es, local, DIMS)
+    ensure_articles_index(es, local, DIMS, "test-model")
     return Bench(local, es)
 
 

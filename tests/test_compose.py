@@ -125,7 +125,15 @@ def test_env_example_documents_every_variable() -> None:
 
 def test_elasticsearch_has_security_and_tls_on() -> None:
     es = SERVICES["elasticsearch"]
-    assert es["image"].startswith("docker.elastic.co/elasticsearch/elasticsearch:${STACK_VERSION")
+    assert es["image"].startswith("mediamon-elasticsearch:${STACK_VERSION")
+    assert es["build"] == {
+        "context": "deploy",
+        "dockerfile": "elasticsearch.Dockerfile",
+        "args": {"STACK_VERSION": "${STACK_VERSION:-9.5.0}"},
+    }
+    dockerfile = (PROJECT_ROOT / "deploy" / "elasticsearch.Dockerfile").read_text(encoding="utf-8")
+    assert "FROM docker.elastic.co/elasticsearch/elasticsearch:${STACK_VERSION}" in dockerfile
+    assert "elasticsearch-plugin install --batch analysis-stempel analysis-ukrainian" in dockerfile
     assert example_variables()["STACK_VERSION"].startswith("9.")
     env = es["environment"]
     assert env["xpack.security.enabled"] == "true"

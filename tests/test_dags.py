@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from elasticsearch import Elasticsearch
+from elasticsearch.helpers import bulk
 
 from ingest.feed_state import FeedStatus
 from ingest.urls import canonical_url
@@ -24,7 +25,7 @@ from mediamon.sample_news import build_site, feed_list, item_url, load_items, se
 from mediamon.settings import PROJECT_ROOT, Settings
 from search.feed_states import all_states
 from search.index import bulk_create
-from search.indices import articles_alias, ensure_articles_index, feeds_alias
+from search.indices import articles_alias, ensure_articles_index, feeds_alias, indices_behind
 from tests.smtp_fixtures import smtp_server
 
 DAGS = PROJECT_ROOT / "dags"
@@ -211,6 +212,28 @@ def test_maintenance_dag_deletes_old_articles_and_reports_failing_feeds(dagbag, 
     assert feed_health_report(settings) == []  # none has failed for a day yet
 
 
+def test_maintenance_dag_reindexes_once_when_the_model_changed(dagbag, sample_run, es, monkeypatch):
+    alias = articles_alias(sample_run["settings"])
+    monkeypatch.setenv("MEDIAMON_RETENTION_DAYS", "100000")  # keep every sample article
+    models = {hit["_id"]: hit["_source"]["model"] for hit in es.search(index=alias, size=100)["hits"]["hits"]}
+    assert models and len(set(models.values())) == 1
+    old = indices_behind(es, alias)
+    # as if the articles had been embedded by another model than the one in settings
+    updates = ({"_op_type": "update", "_index": alias, "_id": key, "doc": {"model": "old/model@0"}} for key in models)
+    bulk(es, updates, refresh=True)
+
+    run_dag(dagbag, "mediamon_maintenance")
+    new = indices_behind(es, alias)
+    assert new != old and len(new) == 1
+    hits = es.search(index=alias, size=100, source_exclude_vectors=False)["hits"]["hits"]
+    assert {hit["_id"]: hit["_source"]["model"] for hit in hits} == models
+    assert all(len(hit["_source"]["embedding"]) == 384 for hit in hits)
+    assert es.count(index=old[0])["count"] == len(models)  # the old version is kept
+
+    run_dag(dagbag, "mediamon_maintenance")  # the vectors are the model's now: no second reindex
+    assert indices_behind(es, alias) == new
+
+
 # --- mediamon_alerts ---
 
 
@@ -228,7 +251,7 @@ def test_alerts_dag_runs_after_new_articles_and_on_the_digest_schedule(dagbag):
 
 def test_alerts_dag_emails_once_through_the_smtp_connection(dagbag, settings, es, tmp_path, monkeypatch):
     local = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}dagalerts-"})
-    alias = ensure_articles_index(es, local, 384)
+    alias = ensure_articles_index(es, local, 384, "test-model")
     fetched = datetime.now(UTC) - timedelta(hours=1)
     titles = {  # key: (title, sub-topic)
         "a1": ("Lukashenko flies to Sochi to meet Putin", "belarus.russia"),

@@ -180,7 +180,7 @@ def test_assign_groups_joins_earlier_groups_and_is_order_stable() -> None:
 
 def test_index_lookup_finds_the_original_and_groups_its_copy(es: Elasticsearch, settings: Settings) -> None:
     local = settings.model_copy(update={"index_prefix": settings.index_prefix + "neardup-"})
-    alias = ensure_articles_index(es, local, 384)
+    alias = ensure_articles_index(es, local, 384, "test-model")
     stories = {"march": MARCH, "march-ru": MARCH_RU, "sanctions": text("sanctions-brussels")}
     for doc_id, body in stories.items():
         value = fingerprint(body)

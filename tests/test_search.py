@@ -81,7 +81,7 @@ def search_settings(settings: Settings) -> Settings:
 
 @pytest.fixture(scope="module")
 def index(es: Elasticsearch, search_settings: Settings) -> str:
-    alias = ensure_articles_index(es, search_settings, DIMS)
+    alias = ensure_articles_index(es, search_settings, DIMS, "test-model")
     report = bulk_create(es, alias, ((doc_id, _document(doc_id, row)) for doc_id, row in ARTICLES.items()))
     assert report.failed == {}
     es.indices.refresh(index=alias)

@@ -25,7 +25,7 @@ FILLER = " ".join(["the", "in", "of", "and", "for"] * 60 + " ".join(BODIES.value
 @pytest.fixture(scope="module")
 def index(es: Elasticsearch, settings: Settings) -> str:
     own = settings.model_copy(update={"index_prefix": settings.index_prefix + "terms-"})
-    alias = ensure_articles_index(es, own, DIMS)
+    alias = ensure_articles_index(es, own, DIMS, "test-model")
     vector = np.eye(DIMS, dtype=np.float32)[0].tolist()
     documents = ((doc_id, {"title": "", "body": body, "embedding": vector}) for doc_id, body in BODIES.items())
     assert bulk_create(es, alias, documents).failed == {}

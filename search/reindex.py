@@ -1,0 +1,208 @@
+"""Moving the articles to a new versioned index: the current mapping, vectors of the current model, one alias flip.
+
+`reindex_articles` creates `media-articles-v<n+1>` from the current template (mapping, language analysers), copies
+every article of the live index into it (scan + bulk `create`), re-enriching the articles whose vectors come from
+another model than the one in settings (a new model means new vectors and new relevance scores, never a mix of
+vector spaces), then points the alias at the new index in one atomic `_aliases` call and copies what writers added
+to the old index meanwhile. The old index is kept until `delete_unaliased` is asked to remove it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+
+from elasticsearch import Elasticsearch
+from elasticsearch.helpers import scan
+
+from enrich.annotate import Enricher, annotate
+from mediamon.records import Article
+from mediamon.settings import Settings
+from search.analyzers import language_text
+from search.documents import article_document
+from search.index import bulk_create, existing_ids
+from search.indices import articles_alias, create_articles_index, indices_behind, models_in, next_version
+
+LOG = logging.getLogger(__name__)
+CHUNK = 256
+
+
+class ReindexError(RuntimeError):
+    """The reindex cannot start (no articles index) or its copy failed; the live index is untouched."""
+
+
+@dataclass(slots=True)
+class ReindexReport:
+    """What one reindex did."""
+
+    alias: str
+    source: str
+    target: str
+    model: str
+    analyzers: dict[str, str] = field(default_factory=dict)
+    copied: int = 0
+    reembedded: int = 0
+    caught_up: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        """Plain JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+
+def reindex_needed(client: Elasticsearch, settings: Settings, model: str) -> str | None:
+    """Why the articles must be reindexed for `model` (vectors of another model), or None."""
+    alias = articles_alias(settings)
+    if not client.indices.exists_alias(name=alias):
+        return None
+    others = sorted(set(models_in(client, alias)) - {model})
+    return f"{alias} holds vectors of {', '.join(others)}, the settings name {model}" if others else None
+
+
+def reindex_articles(
+    client: Elasticsearch,
+    settings: Settings,
+    enricher: Enricher,
+    progress: Callable[[int], None] | None = None,
+) -> ReindexReport:
+    """Copy the live articles index into a new version made for `enricher`'s model and flip the alias to it.
+
+    Articles with vectors of another model are re-enriched (vector, topics, entities, seed relevance; their
+    near-duplicate group is kept). `progress` is called with the number of articles done after each chunk.
+    If any article cannot be copied, or anything else fails, the new index is deleted and the alias left as it was.
+    """
+    started = time.perf_counter()
+    alias = articles_alias(settings)
+    if not client.indices.exists_alias(name=alias):
+        raise ReindexError(f"there is no {alias} to reindex (nothing has been indexed under this prefix)")
+    sources = indices_behind(client, alias)
+    target = next_version(client, alias)
+    model = enricher.embedder.model_id
+    report = ReindexReport(alias=alias, source=",".join(sources), target=target, model=model)
+    report.analyzers = create_articles_index(client, settings, target, enricher.embedder.dims)
+    try:
+        _copy(client, sources, target, enricher, report, progress, None)
+        if report.failed:
+            first = "; ".join(f"{doc_id}: {reason}" for doc_id, reason in list(report.failed.items())[:3])
+            raise ReindexError(f"{len(report.failed)} articles could not be copied into {target} ({first})")
+        client.indices.refresh(index=target)
+        client.indices.update_aliases(
+            actions=[
+                *({"remove": {"index": index, "alias": alias}} for index in sources),
+                {"add": {"index": target, "alias": alias, "is_write_index": True}},
+            ]
+        )
+    except Exception:
+        client.options(ignore_status=404).indices.delete(index=target)
+        raise
+    # Articles written to the old index between the scan's snapshot and the flip.
+    before = report.copied
+    _copy(client, sources, target, enricher, report, progress, target)
+    report.caught_up = report.copied - before
+    client.indices.refresh(index=target)
+    report.seconds = round(time.perf_counter() - started, 1)
+    LOG.info(
+        "reindexed %s: %d articles from %s into %s (%d re-embedded, %d failed)",
+        alias,
+        report.copied,
+        report.source,
+        target,
+        report.reembedded,
+        len(report.failed),
+    )
+    return report
+
+
+def delete_unaliased(client: Elasticsearch, settings: Settings) -> list[str]:
+    """Delete the article index versions the alias no longer points to (left by reindexing); returns their names."""
+    alias = articles_alias(settings)
+    live = set(indices_behind(client, alias)) if client.indices.exists_alias(name=alias) else set()
+    old = sorted(set(client.indices.get(index=f"{alias}-v*", allow_no_indices=True)) - live)
+    if old:
+        client.indices.delete(index=",".join(old))
+    return old
+
+
+def _copy(
+    client: Elasticsearch,
+    sources: list[str],
+    target: str,
+    enricher: Enricher,
+    report: ReindexReport,
+    progress: Callable[[int], None] | None,
+    skip_existing_in: str | None,
+) -> None:
+    hits = scan(
+        client,
+        index=",".join(sources),
+        size=CHUNK,
+        source_exclude_vectors=False,
+    )
+    while chunk := list(islice(hits, CHUNK)):
+        if skip_existing_in:
+            there = existing_ids(client, skip_existing_in, (hit["_id"] for hit in chunk))
+            chunk = [hit for hit in chunk if hit["_id"] not in there]
+        result = bulk_create(client, target, _documents(chunk, enricher, report))
+        report.copied += result.created
+        report.failed.update(result.failed)
+        if progress:
+            progress(report.copied)
+
+
+def _documents(hits: list[dict], enricher: Enricher, report: ReindexReport) -> Iterator[tuple[str, dict]]:
+    """The new index's documents: sources copied as they are when their vectors are the model's, else re-enriched."""
+    model, dims = enricher.embedder.model_id, enricher.embedder.dims
+    stale = [
+        hit
+        for hit in hits
+        if hit["_source"].get("model") != model or len(hit["_source"].get("embedding") or ()) != dims
+    ]
+    if stale:
+        articles = [article_from_source(hit["_id"], hit["_source"]) for hit in stale]
+        renewed = {
+            article.id: article_document(
+                article, dataclasses.replace(enrichment, dup_group=hit["_source"].get("dup_group"))
+            )
+            for hit, article, enrichment in zip(stale, articles, annotate(articles, enricher), strict=True)
+        }
+        report.reembedded += len(renewed)
+    else:
+        renewed = {}
+    for hit in hits:
+        source = renewed.get(hit["_id"])
+        if source is None:
+            source = dict(hit["_source"])
+            source["text_lang"] = language_text(source.get("language"), source)
+        yield hit["_id"], source
+
+
+def article_from_source(doc_id: str, source: dict) -> Article:
+    """The article an indexed document was made from (what enrichment reads of it)."""
+    published = source.get("published_at")
+    return Article(
+        id=doc_id,
+        url=source.get("url") or "",
+        source_id=source.get("source_id") or "",
+        outlet=source.get("outlet") or "",
+        title=source.get("title") or "",
+        body=source.get("body") or "",
+        summary=source.get("summary") or "",
+        published_at=datetime.fromisoformat(published) if published else None,
+        fetched_at=datetime.fromisoformat(source["fetched_at"]) if source.get("fetched_at") else datetime.now(UTC),
+        extraction_status=source.get("extraction_status") or "ok",
+        language_hint=source.get("language"),
+        authors=tuple(source.get("authors") or ()),
+        image=source.get("image"),
+        feed_url=source.get("feed_url"),
+        final_url=source.get("final_url"),
+        affiliation=source.get("affiliation"),
+        country=source.get("country"),
+        title_key=source.get("title_key"),
+        raw_html=source.get("raw_html"),
+    )
