@@ -19,6 +19,7 @@ MAX_QUERY_WORDS = 1000  # a whole article as a BM25 query: its first words are e
 # index grows (all of 1,000 words took 0.56 s at 100k articles, 25 terms about 40 ms, and found more articles of
 # the same story: docs/benchmarks.md, Search latency).
 MAX_QUERY_TERMS = 25
+RESCORE_OVERSAMPLE = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,9 @@ def _knn_ranking(
         "query_vector": [float(x) for x in vector],
         "k": window,
         "num_candidates": max(100, 2 * window),
+        # int8 candidates re-scored by their float vectors: recall@50 0.989 instead of 0.983, as float HNSW
+        # (bench/vector_recall.py, docs/benchmarks.md)
+        "rescore_vector": {"oversample": RESCORE_OVERSAMPLE},
     }
     if clauses:
         knn["filter"] = clauses
