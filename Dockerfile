@@ -5,7 +5,7 @@
 FROM python:3.11-slim-bookworm
 
 ARG UV_VERSION=0.13.8
-ARG MODEL_NAME=intfloat/multilingual-e5-base
+ARG MODEL_NAME=intfloat/multilingual-e5-small
 # The e5 models' prefix for symmetric similarity, put before every text the model embeds.
 ARG EMBED_PREFIX="query: "
 

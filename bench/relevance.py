@@ -154,7 +154,7 @@ def main() -> None:
         evaluate(f"model, seed's own text ({seed.language})", vectors @ seed_text, articles),
         evaluate("model, English summary", vectors @ summary, articles),
         evaluate("keyword-gated model, English summary", (vectors @ summary) + (keywords > 0), articles),
-        evaluate("mediamon relevance", mediamon_scores(profile, signals), articles),
+        evaluate("mediamon relevance", mediamon_scores(profile, signals, enricher.relevance_model), articles),
     ]
     table = Table(title=f"Seed {seed.id}: ranking on {len(articles)} articles ({embedder.model_id})")
     for column in ("method", "nDCG@10", "nDCG@50", "recall@50", "multi nDCG@10", "multi nDCG@50"):
@@ -168,7 +168,7 @@ def main() -> None:
         )
     console.print(table)
 
-    scores = mediamon_scores(profile, signals)
+    scores = mediamon_scores(profile, signals, enricher.relevance_model)
     thresholds = threshold_table(scores, articles, [0.3, 0.4, 0.5, 0.6, 0.7])
     table = Table(
         title=f"matched_seeds at a threshold (relevant = grade >= 2; the seed's threshold is {profile.threshold})"

@@ -7,11 +7,11 @@ from datetime import date
 
 import numpy as np
 
-from enrich.embed import Embedder, embedding_text, load_embedder, model_languages
+from enrich.embed import Embedder, cosine_bounds, embedding_text, load_embedder, model_languages
 from enrich.gazetteer import load_gazetteer
 from enrich.language import detect_language
 from enrich.near_dup import fingerprint
-from enrich.relevance import ArticleSignals, SeedProfile, build_profiles, relevance, seed_cosines
+from enrich.relevance import ArticleSignals, RelevanceModel, SeedProfile, build_profiles, relevance, seed_cosines
 from enrich.seeds import load_seeds
 from enrich.topics import TopicTagger, load_topics
 from mediamon.records import Article, Enrichment
@@ -26,6 +26,7 @@ class Enricher:
     profiles: list[SeedProfile]
     tagger: TopicTagger
     languages: frozenset[str] | None  # languages the model covers; None: all
+    relevance_model: RelevanceModel  # how the signals combine, with this model's cosine bounds
 
 
 def load_enricher(settings: Settings) -> Enricher:
@@ -37,7 +38,14 @@ def load_enricher(settings: Settings) -> Enricher:
         profiles=build_profiles(load_seeds(settings.seeds_dir), embedder, tagger),
         tagger=tagger,
         languages=model_languages(settings.model_name, settings.model_languages),
+        relevance_model=relevance_model(settings),
     )
+
+
+def relevance_model(settings: Settings) -> RelevanceModel:
+    """The calibrated combination, with the cosine bounds of the model in settings."""
+    floor, ceiling = cosine_bounds(settings.model_name, settings.cosine_bounds)
+    return RelevanceModel(cosine_floor=floor, cosine_ceiling=ceiling)
 
 
 def standfirst_and_body(summary: str, body: str) -> str:
@@ -81,7 +89,9 @@ def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
         signals = article_signals(
             article.title, article.summary, article.body, published, language.code, cosines[row], enricher
         )
-        scores = {p.seed.id: relevance(p, col, signals) for col, p in enumerate(enricher.profiles)}
+        scores = {
+            p.seed.id: relevance(p, col, signals, enricher.relevance_model) for col, p in enumerate(enricher.profiles)
+        }
         enrichments.append(
             Enrichment(
                 language=language.code,

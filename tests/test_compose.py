@@ -179,7 +179,7 @@ def test_kibana_objects_are_imported_with_our_cli() -> None:
         "FROM python:3.11",
         "uv sync --frozen --no-dev",
         "COPY pyproject.toml uv.lock",
-        "ARG MODEL_NAME=intfloat/multilingual-e5-base",
+        "ARG MODEL_NAME=intfloat/multilingual-e5-small",
         "SentenceTransformer('${MODEL_NAME}')",
         "HF_HOME=",
         "HF_HUB_OFFLINE=1",

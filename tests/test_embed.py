@@ -1,6 +1,9 @@
 import numpy as np
+import pytest
 
-from enrich.embed import embedding_text, load_embedder
+from enrich.annotate import relevance_model
+from enrich.embed import cosine_bounds, embedding_text, load_embedder
+from enrich.relevance import RelevanceModel
 from mediamon.settings import Settings
 
 
@@ -34,3 +37,22 @@ def test_prefix_goes_before_every_text():
     text = "Lukashenko meets Putin in Sochi"
     assert np.allclose(prefixed.encode([text]), plain.encode(["query: " + text]), atol=1e-5)
     assert not np.allclose(prefixed.encode([text]), plain.encode([text]), atol=1e-3)
+
+
+def test_cosine_bounds_come_from_the_setting_else_the_measured_table(caplog):
+    assert cosine_bounds("sentence-transformers/all-MiniLM-L6-v2", None) == (0.15, 0.65)
+    assert cosine_bounds("intfloat/multilingual-e5-small", None) == (0.813, 0.910)  # squeezed near the top
+    assert cosine_bounds("intfloat/multilingual-e5-small", (0.7, 0.9)) == (0.7, 0.9)
+    with caplog.at_level("WARNING"):
+        assert cosine_bounds("some/other-model", None) == (0.15, 0.65)
+    assert "no measured cosine bounds for some/other-model" in caplog.text
+    with pytest.raises(ValueError, match="MEDIAMON_COSINE_BOUNDS"):
+        cosine_bounds("some/other-model", (0.9, 0.5))
+
+
+def test_the_enricher_rescales_cosines_by_its_model_bounds(monkeypatch):
+    monkeypatch.setenv("MEDIAMON_COSINE_BOUNDS", "[0.8, 0.9]")
+    assert relevance_model(Settings()) == RelevanceModel(cosine_floor=0.8, cosine_ceiling=0.9)
+    monkeypatch.delenv("MEDIAMON_COSINE_BOUNDS")
+    model = relevance_model(Settings())
+    assert (model.cosine_floor, model.cosine_ceiling) == (0.15, 0.65)

