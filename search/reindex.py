@@ -30,6 +30,7 @@ from search.indices import articles_alias, create_articles_index, indices_behind
 
 LOG = logging.getLogger(__name__)
 CHUNK = 256
+LOG_EVERY = 10  # chunks between two progress lines in the log (a re-embedding reindex can take hours)
 
 
 class ReindexError(RuntimeError):
@@ -153,6 +154,8 @@ def _copy(
         report.failed.update(result.failed)
         if progress:
             progress(report.copied)
+        if report.copied // (CHUNK * LOG_EVERY) != (report.copied - result.created) // (CHUNK * LOG_EVERY):
+            LOG.info("%d articles copied into %s (%d re-embedded)", report.copied, target, report.reembedded)
 
 
 def _documents(hits: list[dict], enricher: Enricher, report: ReindexReport) -> Iterator[tuple[str, dict]]:
