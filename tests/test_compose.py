@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from enrich.embed import MODEL_COSINE_BOUNDS
 from mediamon.settings import PROJECT_ROOT, Settings
 
 COMPOSE_TEXT = (PROJECT_ROOT / "docker-compose.yml").read_text(encoding="utf-8")
@@ -203,3 +204,9 @@ def test_dockerignore_keeps_the_local_environment_out() -> None:
     assert {".venv", ".mediamon", ".env", ".git"} <= set(ignored)
     for copied in re.findall(r"^COPY (\S+) ", DOCKERFILE, flags=re.M):
         assert copied not in ignored
+
+
+def test_the_image_model_has_measured_cosine_bounds() -> None:
+    model = re.search(r"^ARG MODEL_NAME=(\S+)$", DOCKERFILE, re.MULTILINE)
+    assert model is not None
+    assert model.group(1) in MODEL_COSINE_BOUNDS  # else its relevance would run on MiniLM's bounds (a guess)
