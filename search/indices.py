@@ -43,10 +43,7 @@ def ensure_articles_index(client: Elasticsearch, settings: Settings, dims: int, 
     model's and add fields new to the mapping. Returns the alias."""
     alias = articles_alias(settings)
     if not client.indices.exists_alias(name=alias):
-        create_articles_index(client, settings, f"{alias}-v1", dims)
-        client.indices.update_aliases(
-            actions=[{"add": {"index": f"{alias}-v1", "alias": alias, "is_write_index": True}}]
-        )
+        create_articles_index(client, settings, f"{alias}-v1", dims, with_alias=True)
         return alias
     for index, body in client.indices.get_mapping(index=alias).items():
         live_dims = body["mappings"]["properties"]["embedding"]["dims"]
@@ -70,9 +67,11 @@ def ensure_articles_index(client: Elasticsearch, settings: Settings, dims: int, 
     return alias
 
 
-def create_articles_index(client: Elasticsearch, settings: Settings, name: str, dims: int) -> dict[str, str]:
+def create_articles_index(
+    client: Elasticsearch, settings: Settings, name: str, dims: int, with_alias: bool = False
+) -> dict[str, str]:
     """Put the articles template (current mapping, the cluster's language analysers) and create index `name`
-    from it, with no alias. Returns the language analysers used."""
+    from it, as the alias's write index in the same call when `with_alias`. Returns the language analysers used."""
     alias = articles_alias(settings)
     analyzers = language_analyzers(client, settings)
     client.indices.put_index_template(
@@ -84,7 +83,7 @@ def create_articles_index(client: Elasticsearch, settings: Settings, name: str, 
         },
         priority=100,
     )
-    client.indices.create(index=name)
+    client.indices.create(index=name, aliases={alias: {"is_write_index": True}} if with_alias else None)
     client.cluster.health(index=name, wait_for_status="yellow", timeout="30s")
     return analyzers
 
