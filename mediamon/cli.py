@@ -353,6 +353,8 @@ def reindex(
     )
     analyzers = ", ".join(f"{code}={name}" for code, name in sorted(report.analyzers.items()))
     console.print(f"language analysers: {analyzers or 'none on this cluster (the standard analyser only)'}")
+    for doc_id, reason in report.failed.items():  # written during the copy and refused by the new mapping
+        console.print(f"[yellow]not copied[/yellow] {doc_id}: {reason} (it stays in {report.source})")
     console.print(f"{report.source} is kept; `mediamon reindex --prune` deletes it.")
 
 

@@ -139,16 +139,22 @@ def _copy(
     progress: Callable[[int], None] | None,
     skip_existing_in: str | None,
 ) -> None:
-    hits = scan(
-        client,
-        index=",".join(sources),
-        size=CHUNK,
-        source_exclude_vectors=False,
-    )
+    # The catch-up pass lists ids only and reads the sources of the few the target lacks.
+    source = False if skip_existing_in else None
+    hits = scan(client, index=",".join(sources), size=CHUNK, source=source, source_exclude_vectors=False)
     while chunk := list(islice(hits, CHUNK)):
         if skip_existing_in:
             there = existing_ids(client, skip_existing_in, (hit["_id"] for hit in chunk))
-            chunk = [hit for hit in chunk if hit["_id"] not in there]
+            missing = [hit["_id"] for hit in chunk if hit["_id"] not in there]
+            if not missing:
+                continue
+            reply = client.search(
+                index=",".join(sources),
+                query={"ids": {"values": missing}},
+                size=len(missing),
+                source_exclude_vectors=False,
+            )
+            chunk = reply["hits"]["hits"]
         result = bulk_create(client, target, _documents(chunk, enricher, report))
         report.copied += result.created
         report.failed.update(result.failed)
