@@ -14,6 +14,7 @@ import argparse
 import json
 import re
 import time
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -53,6 +54,23 @@ def bench_signals(articles: list[BenchArticle], cosines: np.ndarray, enricher: E
             article_signals(a.title, a.description, a.body, published, language, np.array([cosine]), enricher)
         )
     return signals
+
+
+def landmark_check(articles: list[BenchArticle], enricher: Enricher) -> dict[str, object]:
+    """Timeline landmarks in the pool: dated articles naming one dated after them (must be none), undated ones dated."""
+    early, dated_by = [], {}
+    for a in articles:
+        named = enricher.timeline.named(f"{a.title}\n{a.description}\n{a.body}")
+        if a.published:
+            early += [(a.id, k) for k, d in named.items() if d > date.fromisoformat(a.published[:10])]
+        elif named:
+            dated_by[a.id] = sorted(named)
+    return {
+        "dated articles": sum(1 for a in articles if a.published),
+        "dated articles naming a later landmark": early,
+        "undated articles": sum(1 for a in articles if not a.published),
+        "undated articles naming a landmark": len(dated_by),
+    }
 
 
 def mediamon_scores(
@@ -154,6 +172,11 @@ def main() -> None:
         evaluate(f"model, seed's own text ({seed.language})", vectors @ seed_text, articles),
         evaluate("model, English summary", vectors @ summary, articles),
         evaluate("keyword-gated model, English summary", (vectors @ summary) + (keywords > 0), articles),
+        evaluate(
+            "mediamon relevance without the timeline's landmarks",
+            mediamon_scores(profile, [replace(s, landmarks={}) for s in signals], enricher.relevance_model),
+            articles,
+        ),
         evaluate("mediamon relevance", mediamon_scores(profile, signals, enricher.relevance_model), articles),
     ]
     table = Table(title=f"Seed {seed.id}: ranking on {len(articles)} articles ({embedder.model_id})")
@@ -167,6 +190,12 @@ def main() -> None:
             *(f"{m[k]:.3f}" for k in ("ndcg@10", "ndcg@50")),
         )
     console.print(table)
+    landmarks = landmark_check(articles, enricher)
+    console.print(
+        f"timeline: {landmarks['undated articles naming a landmark']} of {landmarks['undated articles']} undated "
+        f"articles name a landmark; {len(landmarks['dated articles naming a later landmark'])} of "
+        f"{landmarks['dated articles']} dated articles name one dated after them"
+    )
 
     scores = mediamon_scores(profile, signals, enricher.relevance_model)
     thresholds = threshold_table(scores, articles, [0.3, 0.4, 0.5, 0.6, 0.7])
@@ -205,6 +234,7 @@ def main() -> None:
                 {
                     "model": embedder.model_id,
                     "ranking": results,
+                    "landmarks": landmarks,
                     "thresholds": thresholds,
                     "tagging": {k: tagging[k] for k in ("topics", "trap_false_positives", "articles_per_second")},
                     "pairs": pairs,

@@ -13,6 +13,7 @@ from enrich.language import detect_language
 from enrich.near_dup import fingerprint
 from enrich.relevance import ArticleSignals, RelevanceModel, SeedProfile, build_profiles, relevance, seed_cosines
 from enrich.seeds import load_seeds
+from enrich.timeline import Timeline, load_timeline
 from enrich.topics import TopicTagger, load_topics
 from mediamon.records import Article, Enrichment
 from mediamon.settings import Settings
@@ -27,6 +28,7 @@ class Enricher:
     tagger: TopicTagger
     languages: frozenset[str] | None  # languages the model covers; None: all
     relevance_model: RelevanceModel  # how the signals combine, with this model's cosine bounds
+    timeline: Timeline  # landmarks that date undated articles
 
 
 def load_enricher(settings: Settings) -> Enricher:
@@ -39,6 +41,7 @@ def load_enricher(settings: Settings) -> Enricher:
         tagger=tagger,
         languages=model_languages(settings.model_name, settings.model_languages),
         relevance_model=relevance_model(settings),
+        timeline=load_timeline(settings.seeds_dir / "timeline.yaml"),
     )
 
 
@@ -66,15 +69,17 @@ def article_signals(
     """Entities, topics and the rest of what relevance needs, for one article."""
     text = standfirst_and_body(summary, body)
     tags = enricher.tagger.tag(title, text)
+    full = f"{title}\n{text}"
     return ArticleSignals(
         cosines=cosines,
-        entity_counts=enricher.tagger.gazetteer.find_entities(f"{title}\n{text}"),
+        entity_counts=enricher.tagger.gazetteer.find_entities(full),
         topic_scores=tags.scores,
         topics=tuple(tags.topics),
         matched_terms=tags.matched,
         embedding_applies=enricher.languages is None or language in enricher.languages,
         published=published,
-        text=f"{title}\n{text}",
+        text=full,
+        landmarks=enricher.timeline.named(full) if published is None else {},
     )
 
 

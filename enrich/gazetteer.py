@@ -93,7 +93,11 @@ def _parse_entity(raw: Any, index: int, source: str) -> Entity:
     label = raw.get("label")
     if not isinstance(label, str) or not label.strip():
         raise _fail(source, where, "label must be a non-empty string")
-    by_lang = raw.get("aliases")
+    return Entity(entity_id, raw["type"], label.strip(), parse_aliases(raw.get("aliases"), source, where))
+
+
+def parse_aliases(by_lang: Any, source: str, where: str) -> tuple[str, ...]:
+    """Validated aliases from a `{language code: [names]}` mapping, in order, without repeats."""
     if not isinstance(by_lang, dict) or not by_lang:
         raise _fail(source, where, "aliases must map language codes to lists of names")
     aliases: list[str] = []
@@ -111,7 +115,7 @@ def _parse_entity(raw: Any, index: int, source: str) -> Entity:
                 raise _fail(source, where, f"aliases.{lang}[{position}]: {exc}") from None
             if name not in aliases:
                 aliases.append(name)
-    return Entity(entity_id, raw["type"], label.strip(), tuple(aliases))
+    return tuple(aliases)
 
 
 def parse_entities(data: Any, source: str = "<entities>") -> list[Entity]:

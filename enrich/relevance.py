@@ -9,8 +9,9 @@ An article's relevance to a seed is the weighted mean of four signals, each in 0
   texts, with the analyst's key entities counted at least twice.
 - `topics`: cosine between the article's and the seed's sub-topic score profiles (the seed's own text tagged by the
   same rules), so coverage of the same angle of the story (Russia's backing, sanctions) beats another angle.
-- `time`: 1 within `window_days` of the seed's date, fading over a year; for undated articles, the share of the
-  years they mention that are the seed's year (0.5 when they mention none).
+- `time`: 1 within `window_days` of the seed's date, fading over a year. An undated article is placed by the
+  latest year or timeline landmark it names (`seeds/timeline.yaml`), the earliest it can have been written: past
+  the window, it fades from there; otherwise 1 when it names the seed's year, 0.5 when it names nothing that helps.
 The mean is then scaled by how much the article is about the seed's main topic (its first): tagged, 1; mentioned
 but not tagged, `mention_factor`; absent, `absent_factor`. So look-alikes (the OSCE Minsk Group, the Minsk
 agreements) and passing mentions sink. Weights were calibrated on the development half of the news benchmark
@@ -21,9 +22,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -84,6 +85,7 @@ class ArticleSignals:
     embedding_applies: bool
     published: date | None
     text: str
+    landmarks: Mapping[str, date] = field(default_factory=dict)  # timeline landmarks named: id -> date
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ class Relevance:
     entities: tuple[str, ...]
     topics: tuple[str, ...]
     time: float
+    landmarks: tuple[str, ...] = ()
 
     def reasons(self) -> dict[str, object]:
         """JSON-ready evidence for analysts and alert emails."""
@@ -106,6 +109,7 @@ class Relevance:
             "entities": list(self.entities),
             "topics": list(self.topics),
             "time": round(self.time, 3),
+            "landmarks": list(self.landmarks),
         }
 
 
@@ -155,15 +159,22 @@ def seed_cosines(vectors: np.ndarray, profiles: list[SeedProfile]) -> np.ndarray
     return np.stack([(vectors @ p.vectors.T).max(axis=1) for p in profiles], axis=1)
 
 
-def time_signal(seed_date: date, published: date | None, text: str, window_days: int) -> float:
+def time_signal(
+    seed_date: date, published: date | None, text: str, window_days: int, landmark_dates: Iterable[date] = ()
+) -> float:
     """How close in time the article is to the seed (see the module docstring)."""
-    if published is not None:
-        days = abs((published - seed_date).days)
+
+    def fade(day: date) -> float:
+        days = abs((day - seed_date).days)
         return 1.0 if days <= window_days else max(0.0, 1.0 - (days - window_days) / 365)
-    years = YEAR.findall(text)
-    if not years:
-        return 0.5
-    return sum(1 for y in years if int(y) == seed_date.year) / len(years)
+
+    if published is not None:
+        return fade(published)
+    years = {int(y) for y in YEAR.findall(text)}
+    named = [date(y, 1, 1) for y in years] + list(landmark_dates)
+    if named and max(named) > seed_date + timedelta(days=window_days):
+        return fade(max(named))
+    return 1.0 if seed_date.year in years else 0.5
 
 
 def relevance(
@@ -175,7 +186,9 @@ def relevance(
     entities = _cosine(entity_profile(article.entity_counts), profile.entities)
     main = profile.main_topic
     topics = _cosine(topic_profile(article.topic_scores, main), profile.topics)
-    time = time_signal(profile.seed.date, article.published, article.text, model.window_days)
+    time = time_signal(
+        profile.seed.date, article.published, article.text, model.window_days, article.landmarks.values()
+    )
     signals = [(model.entity_weight, entities), (model.topic_weight, topics), (model.time_weight, time)]
     if article.embedding_applies:
         span = model.cosine_ceiling - model.cosine_floor
@@ -190,4 +203,5 @@ def relevance(
         entities=tuple(e for e in profile.entities if article.entity_counts.get(e, 0) > 0),
         topics=tuple(t for t in profile.seed.topics if t in article.topics),
         time=time,
+        landmarks=tuple(article.landmarks) if article.published is None else (),
     )

@@ -382,13 +382,16 @@ def tag(
     ],
     as_json: JsonFlag = False,
 ) -> None:
-    """Topics, scores, matched terms and entities for any text."""
+    """Topics, scores, matched terms, entities and dated landmarks for any text."""
+    from enrich.timeline import load_timeline
     from enrich.topics import default_tagger
 
     title, _, body = text_file.read_text(encoding="utf-8").partition("\n")
     tagger = default_tagger()
     result = tagger.tag(title, body).to_dict()
     result["entities"] = tagger.gazetteer.surface_forms(f"{title}\n{body}")
+    timeline = load_timeline(get_settings().seeds_dir / "timeline.yaml")
+    result["landmarks"] = {k: d.isoformat() for k, d in timeline.named(f"{title}\n{body}").items()}
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return
@@ -397,6 +400,8 @@ def tag(
         console.print(f"  {topic:24} {score:6.2f}  {', '.join(result['matched'].get(topic, []))}", highlight=False)
     for entity, forms in result["entities"].items():
         console.print(f"entity {entity}: {', '.join(forms)}", highlight=False)
+    for landmark, day in result["landmarks"].items():
+        console.print(f"landmark {landmark}: {day} (an undated article naming it was written after)", highlight=False)
 
 
 @app.command("demo")

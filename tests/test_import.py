@@ -82,6 +82,11 @@ def test_similar_and_tag_commands_on_the_imported_set(imported, monkeypatch, tmp
     result = json.loads(tagged.output)
     assert {"belarus", "belarus.russia"} <= set(result["topics"])
     assert {"lukashenko", "putin", "union-state"} <= set(result["entities"])
+    assert result["landmarks"] == {}
+
+    text.write_text("Лукашенко о санкциях\nСанкции введены из-за войны в Украине.", encoding="utf-8")
+    tagged = CliRunner().invoke(app, ["tag", "--text-file", str(text), "--json"])
+    assert json.loads(tagged.output)["landmarks"] == {"russia-invasion-of-ukraine": "2022-02-24"}
 
 
 def test_similar_to_a_text_file_and_to_a_url(imported, monkeypatch, tmp_path):

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
-from enrich.annotate import annotate, load_enricher, standfirst_and_body
+from enrich.annotate import annotate, article_signals, load_enricher, standfirst_and_body
 from enrich.relevance import ArticleSignals, entity_profile, relevance, time_signal
 from mediamon.records import Article
 from mediamon.sample_news import load_items
@@ -79,9 +79,43 @@ def test_time_signal():
     assert time_signal(seed_day, date(2020, 10, 20), "", 60) == 1.0
     assert time_signal(seed_day, date(2021, 9, 10), "", 60) == pytest.approx(1 - (365 - 60) / 365)
     assert time_signal(seed_day, date(2023, 1, 1), "", 60) == 0.0
-    assert time_signal(seed_day, None, "In August 2020 and again in 2022.", 60) == 0.5
     assert time_signal(seed_day, None, "No years here, only 12345 and 3000.", 60) == 0.5
     assert time_signal(seed_day, None, "Since 2020 and 2020 again", 60) == 1.0
+
+
+def test_an_undated_article_is_placed_by_the_latest_year_or_landmark_it_names():
+    seed_day = date(2020, 9, 10)
+    # Looking back from the seed's year at older ones is still the seed's time.
+    assert time_signal(seed_day, None, "As in 2006 and 2010, the events of August 2020 ...", 60) == 1.0
+    # Naming a later year: written that year at the earliest, fading from its first day.
+    assert time_signal(seed_day, None, "In August 2020 and again in 2022.", 60) == 0.0
+    assert time_signal(seed_day, None, "The 2020 vote and the 2021 talks", 60) == pytest.approx(
+        1 - ((date(2021, 1, 1) - seed_day).days - 60) / 365
+    )
+    # Only older years: nothing to place it by.
+    assert time_signal(seed_day, None, "Since 2014.", 60) == 0.5
+    # A landmark after the seed outweighs the seed's year; a dated article ignores landmarks.
+    assert time_signal(seed_day, None, "Since 2020 ...", 60, [date(2022, 2, 24)]) == 0.0
+    assert time_signal(seed_day, None, "Since 2020 ...", 60, [date(2020, 10, 1)]) == 1.0
+    assert time_signal(seed_day, date(2020, 9, 20), "", 60, [date(2022, 2, 24)]) == 1.0
+
+
+def test_an_undated_article_naming_a_later_war_ranks_below_the_same_article_without_it(enricher):
+    profile = enricher.profiles[0]
+    title = "Лукашенко: санкции не сломят Беларусь"
+    text = "Лукашенко заявил в Минске, что санкции Запада против Беларуси и России не сломят Союзное государство."
+    later = " Санкции были введены из-за войны в Украине."
+
+    def undated(body: str) -> ArticleSignals:
+        return article_signals(title, "", body, None, "ru", np.array([0.2]), enricher)
+
+    plain, dated_by_war = undated(text), undated(text + later)
+    assert dated_by_war.landmarks == {"russia-invasion-of-ukraine": date(2022, 2, 24)}
+    before, after = relevance(profile, 0, plain), relevance(profile, 0, dated_by_war)
+    assert after.score < before.score
+    assert after.reasons()["landmarks"] == ["russia-invasion-of-ukraine"] and after.time == 0.0
+    # A dated article is placed by its date: the landmark is not even looked for.
+    assert article_signals(title, "", text + later, date(2020, 9, 20), "ru", np.array([0.2]), enricher).landmarks == {}
 
 
 def test_entity_profile_is_unit_length_and_log_scaled():
