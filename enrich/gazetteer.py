@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from enrich.phrases import PhraseError, PhraseMatcher, tokenize
+from mediamon.errors import ConfigError
 from mediamon.settings import get_settings
 
 ENTITY_TYPES = frozenset({"person", "country", "place", "organisation", "group", "event"})
@@ -24,7 +25,7 @@ _ID_RE = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
 _LANG_RE = re.compile(r"[a-z]{2,3}")
 
 
-class GazetteerError(ValueError):
+class GazetteerError(ConfigError):
     """A gazetteer file that cannot be used; the message names the file and the entry."""
 
 

@@ -10,10 +10,12 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mediamon.errors import ConfigError
+
 HEADER_FENCE = "---"
 
 
-class SeedError(ValueError):
+class SeedError(ConfigError):
     """A seed file that cannot be used; the message names the file and the reason."""
 
 

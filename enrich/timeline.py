@@ -18,11 +18,12 @@ import yaml
 
 from enrich.gazetteer import GazetteerError, parse_aliases
 from enrich.phrases import PhraseMatcher, tokenize
+from mediamon.errors import ConfigError
 
 _KEYS = {"id", "label", "date", "aliases"}
 
 
-class TimelineError(ValueError):
+class TimelineError(ConfigError):
     """A timeline file that cannot be used; the message names the file and the entry."""
 
 

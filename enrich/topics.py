@@ -29,6 +29,7 @@ import yaml
 
 from enrich.gazetteer import Gazetteer, default_gazetteer
 from enrich.phrases import PhraseError, PhraseMatcher, tokenize
+from mediamon.errors import ConfigError
 from mediamon.settings import get_settings
 
 ENTITY_PREFIX = "entity:"
@@ -44,7 +45,7 @@ TOPIC_IDS = (
 _WORD_RE = re.compile(r"\w+")
 
 
-class TopicsError(ValueError):
+class TopicsError(ConfigError):
     """A topics file that cannot be used; the message names the file and the topic."""
 
 

@@ -30,6 +30,19 @@ console = Console()
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
+def entry_point() -> None:
+    """The `mediamon` command: the app, with an unusable configuration reported in one line and exit code 2."""
+    from pydantic import ValidationError
+
+    from mediamon.errors import ConfigError
+
+    try:
+        app()
+    except (ConfigError, ValidationError) as exc:
+        Console(stderr=True).print(f"[red]configuration error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+
+
 def _fail(message: str) -> typer.Exit:
     console.print(f"[red]error:[/red] {message}")
     return typer.Exit(code=1)
