@@ -41,7 +41,7 @@ YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
 class RelevanceModel:
     """How the signals combine. The defaults are the calibrated ones."""
 
-    embedding_weight: float = 0.6
+    embedding_weight: float = 0.7
     entity_weight: float = 0.2
     topic_weight: float = 0.1
     time_weight: float = 0.1
