@@ -147,3 +147,26 @@ def test_syndicated_copies_share_a_dup_group_across_imports(settings, es, tmp_pa
     group = {h["_source"]["url"]: h["_source"]["dup_group"] for h in hits}
     assert group["https://b.example.org/copy"] == group["https://a.example.org/march"]
     assert group["https://a.example.org/eu"] != group["https://a.example.org/march"]
+
+
+def test_an_undated_import_is_placed_in_time_by_the_landmarks_it_names(settings, es, tmp_path):
+    body = "Лукашенко заявил в Минске, что санкции Запада не сломят Беларусь и Россию и их Союзное государство."
+    lines = [
+        {"url": "https://archive.example.org/ru/speech", "title": "Лукашенко о санкциях", "body": body},
+        {
+            "url": "https://archive.example.org/ru/speech-later",
+            "title": "Лукашенко о санкциях",
+            "body": body + " Санкции были введены из-за войны в Украине.",
+        },
+    ]
+    path = tmp_path / "undated.jsonl"
+    path.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n", encoding="utf-8")
+    undated = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}undated-"})
+    assert import_jsonl(undated, path).indexed == 2
+    hits = es.search(index=f"{undated.index_prefix}media-articles", query={"match_all": {}})["hits"]["hits"]
+    by_url = {h["_source"]["url"]: h["_source"] for h in hits}
+    plain, later = by_url[lines[0]["url"]], by_url[lines[1]["url"]]
+    assert "published_at" not in plain or plain["published_at"] is None
+    assert later["seed_reasons"]["belarus-2020-09"]["landmarks"] == ["russia-invasion-of-ukraine"]
+    assert later["seed_reasons"]["belarus-2020-09"]["time"] == 0.0
+    assert later["seed_similarity"]["belarus-2020-09"] < plain["seed_similarity"]["belarus-2020-09"]
