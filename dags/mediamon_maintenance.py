@@ -1,8 +1,8 @@
-"""mediamon_maintenance: daily feed-health summary, article retention, cleanup of stale batch files, and a reindex
-when the embedding model in settings is not the one the articles' vectors came from.
+"""mediamon_maintenance: daily feed-health summary, extraction drift per source, article retention, cleanup of stale
+batch files, and a reindex when the embedding model in settings is not the one the articles' vectors came from.
 
-Settings come from the `MEDIAMON_*` environment: `MEDIAMON_FEED_FAILING_HOURS`, `MEDIAMON_RETENTION_DAYS`,
-`MEDIAMON_MODEL_NAME`.
+Settings come from the `MEDIAMON_*` environment: `MEDIAMON_FEED_FAILING_HOURS`, `MEDIAMON_DRIFT_DAYS`,
+`MEDIAMON_RETENTION_DAYS`, `MEDIAMON_MODEL_NAME`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ RETRIES = {
     tags=["mediamon"],
 )
 def mediamon_maintenance() -> None:
-    """Feed health, batch cleanup, and the reindex (when the model changed) before retention."""
+    """Feed health, extraction drift, batch cleanup, and the reindex (when the model changed) before retention."""
 
     @task
     def feed_health() -> list[dict]:
@@ -36,6 +36,14 @@ def mediamon_maintenance() -> None:
         from mediamon.settings import Settings
 
         return maintenance.feed_health_report(Settings())
+
+    @task
+    def extraction_drift() -> list[dict]:
+        """Log and return each source's extraction figures; a source whose bodies or dates fell off is flagged."""
+        from mediamon import maintenance
+        from mediamon.settings import Settings
+
+        return maintenance.extraction_drift_report(Settings())
 
     @task
     def retention() -> int:
@@ -62,6 +70,7 @@ def mediamon_maintenance() -> None:
         return maintenance.reindex_if_model_changed(Settings())
 
     feed_health()
+    extraction_drift()
     prune_batches()
     reindex_if_model_changed() >> retention()
 

@@ -599,6 +599,43 @@ def feeds_status(
     console.print(table)
 
 
+@feeds_app.command("extraction")
+def feeds_extraction(
+    days: Annotated[int | None, typer.Option("--days", min=1, help="Window (default: settings drift_days).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Extraction drift per source: the share of bodies extracted and of dates read, this window against the one
+    before; a source whose share fell by 30 points or more is flagged (exit code 1)."""
+    from mediamon.maintenance import extraction_drift
+    from search.client import EsUnavailable
+
+    settings = get_settings()
+    window = days or settings.drift_days
+    try:
+        rows = extraction_drift(settings, days=window)
+    except EsUnavailable as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
+    else:
+        share = lambda value: "" if value is None else f"{value:.0%}"  # noqa: E731
+        table = Table(title=f"Extraction by source: last {window} days against the {window} before")
+        for column in ("source", "articles", "body extracted", "date read", "drift"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            table.add_row(
+                r.source_id,
+                f"{r.previous.articles} -> {r.current.articles}",
+                f"{share(r.previous.extracted_share)} -> {share(r.current.extracted_share)}",
+                f"{share(r.previous.dated_share)} -> {share(r.current.dated_share)}",
+                "; ".join(r.drift),
+                style="yellow" if r.drift else "",
+            )
+        console.print(table)
+    if any(r.drift for r in rows):
+        raise typer.Exit(code=1)
+
+
 @app.command("runs")
 def runs(limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 10, as_json: JsonFlag = False) -> None:
     """The last ingest runs: when, how long, feeds by status, articles new / duplicate / failed, seconds per stage."""

@@ -1,5 +1,5 @@
-"""Upkeep: feeds that keep failing, article retention, batch files left by failed runs, and reindexing when the
-model changed."""
+"""Upkeep: feeds that keep failing, sources whose extraction drifted, article retention, batch files left by failed
+runs, and reindexing when the model changed."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from elasticsearch import Elasticsearch
 from ingest.feed_state import FeedState
 from mediamon.settings import Settings
 from search.client import check_health, make_client
+from search.extraction_drift import SourceExtraction, extraction_by_source
 from search.feed_states import failing_since
 from search.indices import articles_alias, feeds_alias
 from search.reindex import ReindexReport, reindex_articles, reindex_needed
@@ -52,6 +53,29 @@ def feed_health_report(settings: Settings, now: datetime | None = None) -> list[
     LOG.info("%d feeds failing for more than %d hours", len(failing), settings.feed_failing_hours)
     keys = ("feed_url", "source_id", "status", "failing_since", "consecutive_failures", "error", "last_ok_at")
     return [{key: state.to_document()[key] for key in keys} for state in failing]
+
+
+def extraction_drift(
+    settings: Settings, now: datetime | None = None, days: int | None = None
+) -> list[SourceExtraction]:
+    """Each source's extraction in the last `days` (default `drift_days`) against the days before, drift first."""
+    client = make_client(settings)
+    check_health(client, settings.es_url)
+    alias = articles_alias(settings)
+    if not client.indices.exists_alias(name=alias):
+        return []
+    return extraction_by_source(client, alias, now or datetime.now(UTC), days or settings.drift_days)
+
+
+def extraction_drift_report(settings: Settings, now: datetime | None = None) -> list[dict]:
+    """Log the sources whose extraction drifted (bodies or dates found far less often than the window before) and
+    return every source's figures as JSON-ready dicts, drifting sources first."""
+    rows = extraction_drift(settings, now)
+    for row in rows:
+        if row.drift:
+            LOG.warning("source %s: extraction drift: %s", row.source_id, "; ".join(row.drift))
+    LOG.info("%d of %d sources with extraction drift", sum(1 for r in rows if r.drift), len(rows))
+    return [row.to_dict() for row in rows]
 
 
 def retention_query(cutoff: datetime) -> dict:

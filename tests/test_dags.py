@@ -202,7 +202,8 @@ def test_maintenance_dag_deletes_old_articles_and_reports_failing_feeds(dagbag, 
     assert 0 < len(old) < len(dates)
     monkeypatch.setenv("MEDIAMON_RETENTION_DAYS", str(days))
 
-    run_dag(dagbag, "mediamon_maintenance")
+    _, tasks = run_dag(dagbag, "mediamon_maintenance")
+    assert tasks["extraction_drift"] == tasks["feed_health"] == "success"
     alias = articles_alias(settings)
     left = {hit["_source"]["url"] for hit in es.search(index=alias, size=100, source=["url"])["hits"]["hits"]}
     assert len(left) == len(dates) - len(old) and not left & old
