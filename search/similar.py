@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from elasticsearch import Elasticsearch
 
@@ -27,6 +27,7 @@ class Match:
     url: str
     matched_seeds: list[str]
     topics: list[str]
+    reasons: dict = field(default_factory=dict)  # why it scores as it does against the seed (`seed_reasons`)
 
     def as_dict(self) -> dict:
         """Plain JSON-ready dict."""
@@ -36,15 +37,15 @@ class Match:
 def similar_to_seed(
     client: Elasticsearch, index: str, seed_id: str, top: int = 10, filters: SearchFilters | None = None
 ) -> list[Match]:
-    """The `top` articles by `seed_similarity.<seed_id>`, best first, within `filters`."""
-    field = f"seed_similarity.{seed_id}"
-    clauses = [{"exists": {"field": field}}, *(filters.clauses() if filters else [])]
+    """The `top` articles by `seed_similarity.<seed_id>`, best first, within `filters`, each with its reasons."""
+    score_field = f"seed_similarity.{seed_id}"
+    clauses = [{"exists": {"field": score_field}}, *(filters.clauses() if filters else [])]
     reply = client.search(
         index=index,
         size=top,
         query={"bool": {"filter": clauses}},
-        sort=[{field: {"order": "desc", "unmapped_type": "float"}}, {"published_at": {"order": "desc"}}],
-        source=[*RESULT_FIELDS, field],
+        sort=[{score_field: {"order": "desc", "unmapped_type": "float"}}, {"published_at": {"order": "desc"}}],
+        source=[*RESULT_FIELDS, score_field, f"seed_reasons.{seed_id}"],
     )
     matches = []
     for rank, hit in enumerate(reply["hits"]["hits"], start=1):
@@ -61,6 +62,7 @@ def similar_to_seed(
                 url=src.get("url", ""),
                 matched_seeds=src.get("matched_seeds", []),
                 topics=src.get("topics", []),
+                reasons=src.get("seed_reasons", {}).get(seed_id, {}),
             )
         )
     return matches

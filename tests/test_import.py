@@ -73,6 +73,9 @@ def test_similar_and_tag_commands_on_the_imported_set(imported, monkeypatch, tmp
     matches = json.loads(result.output)
     assert matches[0]["language"] == "ru" and matches[0]["url"] == "https://archive.example.org/ru/1"
     assert "belarus-2020-09" in matches[0]["matched_seeds"]
+    reasons = matches[0]["reasons"]  # every score comes with its reasons
+    assert reasons["score"] == pytest.approx(matches[0]["score"], abs=1e-4)
+    assert {"lukashenko", "putin"} <= set(reasons["entities"]) and reasons["embedding_used"] is False
     assert all("belarus-2020-09" not in m["matched_seeds"] for m in matches[1:])
 
     text = tmp_path / "t.txt"
