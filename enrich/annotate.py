@@ -7,7 +7,7 @@ from datetime import date
 
 import numpy as np
 
-from enrich.embed import Embedder, cosine_bounds, embedding_text, load_embedder, model_languages
+from enrich.embed import Embedder, cosine_bounds, embedding_text, load_embedder, match_point, model_languages
 from enrich.gazetteer import load_gazetteer
 from enrich.language import detect_language
 from enrich.near_dup import fingerprint
@@ -46,9 +46,10 @@ def load_enricher(settings: Settings) -> Enricher:
 
 
 def relevance_model(settings: Settings) -> RelevanceModel:
-    """The calibrated combination, with the cosine bounds of the model in settings."""
+    """The calibrated combination, with the cosine bounds and match point of the model in settings."""
     floor, ceiling = cosine_bounds(settings.model_name, settings.cosine_bounds)
-    return RelevanceModel(cosine_floor=floor, cosine_ceiling=ceiling)
+    point = match_point(settings.model_name, settings.match_point)
+    return RelevanceModel(cosine_floor=floor, cosine_ceiling=ceiling, match_point=point)
 
 
 def standfirst_and_body(summary: str, body: str) -> str:

@@ -34,6 +34,14 @@ MODEL_COSINE_BOUNDS = {
 }
 DEFAULT_COSINE_BOUNDS = (0.15, 0.65)
 
+# The raw relevance at which an article is a match with this model's bounds: the midpoint between the best-scored
+# unrelated article (grade 0) and the worst-scored article of the story (grade >= 2) on the development half.
+# Relevance is stretched so that this point lands on 0.5 (`enrich.relevance.calibrated`): thresholds, the seed's
+# `matched_seeds` and subscriptions' `min_relevance` then mean the same whatever the model. MiniLM's measures 0.53
+# and stays at 0.5; with e5's narrow bounds the story's own coverage scores 0.24-0.41 raw.
+MODEL_MATCH_POINTS = {"intfloat/multilingual-e5-small": 0.19}
+DEFAULT_MATCH_POINT = 0.5
+
 # How much of an article the embedding sees: title, standfirst and the lead of the body.
 LEAD_CHARS = 1500
 
@@ -109,6 +117,15 @@ def cosine_bounds(model_name: str, configured: tuple[float, float] | None) -> tu
             DEFAULT_COSINE_BOUNDS,
         )
     return MODEL_COSINE_BOUNDS.get(model_name, DEFAULT_COSINE_BOUNDS)
+
+
+def match_point(model_name: str, configured: float | None) -> float:
+    """The raw relevance that counts as a match with this model: the setting, else the measured one, else 0.5."""
+    if configured is not None:
+        if not 0.0 < configured < 1.0:
+            raise ValueError(f"MEDIAMON_MATCH_POINT must be between 0 and 1 (exclusive): {configured}")
+        return configured
+    return MODEL_MATCH_POINTS.get(model_name, DEFAULT_MATCH_POINT)
 
 
 def embedding_text(title: str, summary: str, body: str, lead_chars: int = LEAD_CHARS) -> str:

@@ -14,8 +14,10 @@ An article's relevance to a seed is the weighted mean of four signals, each in 0
   the window, it fades from there; otherwise 1 when it names the seed's year, 0.5 when it names nothing that helps.
 The mean is then scaled by how much the article is about the seed's main topic (its first): tagged, 1; mentioned
 but not tagged, `mention_factor`; absent, `absent_factor`. So look-alikes (the OSCE Minsk Group, the Minsk
-agreements) and passing mentions sink. Weights were calibrated on the development half of the news benchmark
-(`bench/relevance.py`; figures and the calibration in `docs/benchmarks.md`).
+agreements) and passing mentions sink. Last, the score is stretched so that the model's match point (the raw
+relevance that separates the story's coverage from unrelated news with its bounds) lands on 0.5. Weights were
+calibrated on the development half of the news benchmark (`bench/relevance.py`; figures and the calibration in
+`docs/benchmarks.md`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class RelevanceModel:
     window_days: int = 60
     mention_factor: float = 0.5
     absent_factor: float = 0.1
+    match_point: float = 0.5  # the raw relevance that counts as a match with these bounds; mapped onto 0.5
 
 
 DEFAULT_MODEL = RelevanceModel()
@@ -177,6 +180,14 @@ def time_signal(
     return 1.0 if seed_date.year in years else 0.5
 
 
+def calibrated(raw: float, match_point: float) -> float:
+    """`raw` stretched piecewise linearly so that `match_point` lands on 0.5 (0 and 1 stay): the order of articles
+    is kept, and a threshold means the same with every model."""
+    if raw <= match_point:
+        return 0.5 * raw / match_point
+    return 0.5 + 0.5 * (raw - match_point) / (1.0 - match_point)
+
+
 def relevance(
     profile: SeedProfile, column: int, article: ArticleSignals, model: RelevanceModel | None = None
 ) -> Relevance:
@@ -197,7 +208,7 @@ def relevance(
     if main is not None and main not in article.topics:
         score *= model.mention_factor if article.topic_scores.get(main, 0.0) > 0 else model.absent_factor
     return Relevance(
-        score=score,
+        score=calibrated(score, model.match_point),
         cosine=cosine,
         embedding_used=article.embedding_applies,
         entities=tuple(e for e in profile.entities if article.entity_counts.get(e, 0) > 0),

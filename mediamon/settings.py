@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # The model's cosine floor and ceiling for relevance, e.g. `[0.15, 0.65]`; unset, the measured ones of known
     # models apply (enrich/embed.py).
     cosine_bounds: tuple[float, float] | None = None
+    # The raw relevance that counts as a match with those bounds (mapped onto 0.5); unset, the measured one of known
+    # models applies, else 0.5. Set it with `cosine_bounds`: both come from one calibration (bench/multilingual.py).
+    match_point: float | None = None
 
     # Fetching.
     user_agent: str = "mediamon/0.1 (+https://github.com/mediamon/mediamon)"

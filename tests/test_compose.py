@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from enrich.embed import MODEL_COSINE_BOUNDS
+from enrich.embed import MODEL_COSINE_BOUNDS, MODEL_MATCH_POINTS
 from mediamon.settings import PROJECT_ROOT, Settings
 
 COMPOSE_TEXT = (PROJECT_ROOT / "docker-compose.yml").read_text(encoding="utf-8")
@@ -206,7 +206,8 @@ def test_dockerignore_keeps_the_local_environment_out() -> None:
         assert copied not in ignored
 
 
-def test_the_image_model_has_measured_cosine_bounds() -> None:
+def test_the_image_model_has_measured_cosine_bounds_and_match_point() -> None:
     model = re.search(r"^ARG MODEL_NAME=(\S+)$", DOCKERFILE, re.MULTILINE)
     assert model is not None
     assert model.group(1) in MODEL_COSINE_BOUNDS  # else its relevance would run on MiniLM's bounds (a guess)
+    assert model.group(1) in MODEL_MATCH_POINTS  # else 0.5 on its scale: with narrow bounds, nothing would match

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from enrich.annotate import relevance_model
-from enrich.embed import cosine_bounds, embedding_text, load_embedder
+from enrich.embed import cosine_bounds, embedding_text, load_embedder, match_point
 from enrich.relevance import RelevanceModel
 from mediamon.settings import Settings
 
@@ -37,6 +37,15 @@ def test_prefix_goes_before_every_text():
     text = "Lukashenko meets Putin in Sochi"
     assert np.allclose(prefixed.encode([text]), plain.encode(["query: " + text]), atol=1e-5)
     assert not np.allclose(prefixed.encode([text]), plain.encode([text]), atol=1e-3)
+
+
+def test_the_match_point_comes_from_the_setting_else_the_measured_table():
+    assert match_point("sentence-transformers/all-MiniLM-L6-v2", None) == 0.5
+    assert match_point("intfloat/multilingual-e5-small", None) == 0.19  # its narrow bounds score low
+    assert match_point("intfloat/multilingual-e5-small", 0.3) == 0.3
+    assert match_point("some/other-model", None) == 0.5
+    with pytest.raises(ValueError, match="MEDIAMON_MATCH_POINT"):
+        match_point("some/other-model", 1.0)
 
 
 def test_cosine_bounds_come_from_the_setting_else_the_measured_table(caplog):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
 
 from enrich.annotate import annotate, article_signals, load_enricher, standfirst_and_body
-from enrich.relevance import ArticleSignals, entity_profile, relevance, time_signal
+from enrich.relevance import ArticleSignals, RelevanceModel, calibrated, entity_profile, relevance, time_signal
 from mediamon.records import Article
 from mediamon.sample_news import load_items
 from mediamon.settings import Settings
@@ -81,6 +82,25 @@ def test_time_signal():
     assert time_signal(seed_day, date(2023, 1, 1), "", 60) == 0.0
     assert time_signal(seed_day, None, "No years here, only 12345 and 3000.", 60) == 0.5
     assert time_signal(seed_day, None, "Since 2020 and 2020 again", 60) == 1.0
+
+
+def test_calibration_maps_the_match_point_onto_one_half_and_keeps_the_order():
+    assert calibrated(0.19, 0.19) == pytest.approx(0.5)
+    assert calibrated(0.0, 0.19) == 0.0 and calibrated(1.0, 0.19) == pytest.approx(1.0)
+    assert [calibrated(x, 0.5) for x in (0.1, 0.5, 0.9)] == pytest.approx([0.1, 0.5, 0.9])  # MiniLM: unchanged
+    raw = [0.05, 0.18, 0.2, 0.4, 0.95]
+    stretched = [calibrated(x, 0.19) for x in raw]
+    assert stretched == sorted(stretched) and stretched[1] < 0.5 < stretched[2]
+
+
+def test_with_a_models_match_point_its_story_coverage_is_matched(enricher):
+    profile = enricher.profiles[0]
+    title, text = "Putin promises Lukashenko a loan", "Putin met Lukashenko in Sochi and backed the union state."
+    signals = _signals(enricher, title, text, 0.86, True)  # below the floor, as most of e5's story coverage
+    narrow = RelevanceModel(cosine_floor=0.87, cosine_ceiling=0.89)  # e5-like bounds: raw scores run low
+    raw = relevance(profile, 0, signals, narrow).score
+    matched = relevance(profile, 0, signals, replace(narrow, match_point=raw - 0.05)).score
+    assert raw < 0.5 <= matched
 
 
 def test_an_undated_article_is_placed_by_the_latest_year_or_landmark_it_names():
