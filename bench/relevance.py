@@ -151,6 +151,16 @@ def evaluate(name: str, scores: np.ndarray, articles: list[BenchArticle]) -> dic
     return {"method": name, "whole": whole, "multilingual": part}
 
 
+def load_pool(settings: Settings, seed_id: str) -> tuple[list[BenchArticle], Enricher, SeedProfile, np.ndarray]:
+    """The news pool, the enricher of `settings`, the seed's profile, and every article's vector (cached)."""
+    articles = load_articles(news_dir(settings))
+    enricher = load_enricher(settings)
+    profile = next(p for p in enricher.profiles if p.seed.id == seed_id)
+    texts = [embedding_text(a.title, a.description, a.body) for a in articles]
+    vectors = cached_vectors(settings, enricher.embedder.model_id, texts, enricher.embedder.encode)
+    return articles, enricher, profile, vectors
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", default="belarus-2020-09")
@@ -158,14 +168,9 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     console = Console()
-    articles = load_articles(news_dir(settings))
-    enricher = load_enricher(settings)
-    embedder = enricher.embedder
-    profile = next(p for p in enricher.profiles if p.seed.id == args.seed)
-    seed = profile.seed
-    texts = [embedding_text(a.title, a.description, a.body) for a in articles]
     start = time.perf_counter()
-    vectors = cached_vectors(settings, embedder.model_id, texts, embedder.encode)
+    articles, enricher, profile, vectors = load_pool(settings, args.seed)
+    embedder, seed = enricher.embedder, profile.seed
     console.print(f"{len(articles)} articles embedded with {embedder.model_id} in {time.perf_counter() - start:.0f} s")
 
     cosines = (vectors @ profile.vectors.T).max(axis=1)

@@ -20,10 +20,7 @@ from dataclasses import replace
 from rich.console import Console
 from rich.table import Table
 
-from bench.news_data import cached_vectors, load_articles, news_dir
-from bench.relevance import bench_signals, evaluate, mediamon_scores
-from enrich.annotate import load_enricher
-from enrich.embed import embedding_text
+from bench.relevance import bench_signals, evaluate, load_pool, mediamon_scores
 from mediamon.settings import Settings
 
 GRID = {
@@ -52,11 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     console = Console()
-    articles = load_articles(news_dir(settings))
-    enricher = load_enricher(settings)
-    profile = next(p for p in enricher.profiles if p.seed.id == args.seed)
-    texts = [embedding_text(a.title, a.description, a.body) for a in articles]
-    vectors = cached_vectors(settings, enricher.embedder.model_id, texts, enricher.embedder.encode)
+    articles, enricher, profile, vectors = load_pool(settings, args.seed)
     signals = bench_signals(articles, (vectors @ profile.vectors.T).max(axis=1), enricher)
 
     shipped = enricher.relevance_model
