@@ -23,7 +23,6 @@ comparable with the whole-pool figures of `bench/relevance.py`: the comparison b
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import re
@@ -35,7 +34,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir, ranking_metrics
+from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir, ranking_metrics, seed_bench_parser
 from bench.relevance import bench_signals, mediamon_scores
 from enrich.annotate import load_enricher
 from enrich.embed import embedding_text
@@ -151,10 +150,8 @@ def top_grades(scores: np.ndarray, grades: list[int], k: int = 10) -> list[int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed", default="belarus-2020-09")
+    parser = seed_bench_parser(__doc__)
     parser.add_argument("--unlabelled", type=int, default=600, help="unlabelled articles in the sample")
-    parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     settings = Settings()
     console = Console()

@@ -21,7 +21,6 @@ each other.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import importlib.metadata
 import json
@@ -36,7 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.embedding_strategy import labelled_ids, matched_bounds
-from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir
+from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir, seed_bench_parser
 from bench.relevance import MULTILINGUAL, bench_signals, evaluate, fit_match_point, mediamon_scores, threshold_table
 from enrich.annotate import load_enricher
 from enrich.embed import MODEL_COSINE_BOUNDS, MODEL_MATCH_POINTS, Embedder, embedding_text
@@ -137,10 +136,8 @@ def calibrate_bounds(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed", default="belarus-2020-09")
+    parser = seed_bench_parser(__doc__)
     parser.add_argument("--dailymail", type=int, default=DAILYMAIL_SAMPLE, help="unlabelled Daily Mail articles")
-    parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     settings = Settings()
     console = Console()

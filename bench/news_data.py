@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import hashlib
 import json
@@ -100,3 +101,11 @@ def cached_vectors(
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, vectors)
     return vectors
+
+
+def seed_bench_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The command line every news bench shares: `--seed` (default the first seed story) and `--json FILE`."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", default="belarus-2020-09")
+    parser.add_argument("--json", help="also write the results to this file")
+    return parser

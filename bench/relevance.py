@@ -10,7 +10,6 @@ precision/recall/F1 and, on `pairs.jsonl`, Pearson r of similarity with the huma
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import time
@@ -21,7 +20,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir, ranking_metrics
+from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir, ranking_metrics, seed_bench_parser
 from bench.tagging import tagging_metrics
 from enrich.annotate import Enricher, article_signals, load_enricher
 from enrich.embed import embedding_text
@@ -162,9 +161,7 @@ def load_pool(settings: Settings, seed_id: str) -> tuple[list[BenchArticle], Enr
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed", default="belarus-2020-09")
-    parser.add_argument("--json", help="also write the results to this file")
+    parser = seed_bench_parser(__doc__)
     args = parser.parse_args()
     settings = Settings()
     console = Console()

@@ -11,7 +11,6 @@ calibration on 9 relevant articles can trust.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import time
@@ -20,6 +19,7 @@ from dataclasses import replace
 from rich.console import Console
 from rich.table import Table
 
+from bench.news_data import seed_bench_parser
 from bench.relevance import bench_signals, evaluate, load_pool, mediamon_scores
 from mediamon.settings import Settings
 
@@ -43,9 +43,7 @@ def meets_goals(row: dict) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed", default="belarus-2020-09")
-    parser.add_argument("--json", help="also write the results to this file")
+    parser = seed_bench_parser(__doc__)
     args = parser.parse_args()
     settings = Settings()
     console = Console()
