@@ -18,8 +18,7 @@ if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
     from mediamon.pipeline import RunReport
-    from search.hybrid import HybridHit
-    from search.similar import Match
+    from search.ranked import RankedArticle
 
 app = typer.Typer(no_args_is_help=True, help="Media monitoring: feeds to Elasticsearch, ranked against seed stories.")
 es_app = typer.Typer(no_args_is_help=True, help="The local Elasticsearch development node.")
@@ -197,7 +196,7 @@ def similar(
     _print_matches(hits, f"Top {top} similar to {url or text_file}", as_json)
 
 
-def _print_matches(matches: Sequence[Match | HybridHit], title: str, as_json: bool) -> None:
+def _print_matches(matches: Sequence[RankedArticle], title: str, as_json: bool) -> None:
     if as_json:
         print(json.dumps([m.as_dict() for m in matches], ensure_ascii=False, indent=2))
         return

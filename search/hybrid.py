@@ -7,11 +7,12 @@ rankings are fetched separately, with the same filters (inside kNN as a pre-filt
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
 from search.query import RESULT_FIELDS, TEXT_FIELDS, SearchError, SearchFilters, es_reason, run_search
+from search.ranked import RankedArticle
 
 RRF_K = 60
 MAX_QUERY_WORDS = 1000  # a whole article as a BM25 query: its first words are enough, and bound the query size
@@ -23,23 +24,11 @@ RESCORE_OVERSAMPLE = 2.0
 
 
 @dataclass(frozen=True, slots=True)
-class HybridHit:
+class HybridHit(RankedArticle):
     """One fused result: its RRF score and its rank in each list (None: not in that list)."""
 
-    rank: int
-    score: float
-    id: str
-    title: str
-    outlet: str | None
-    published_at: str | None
-    language: str | None
-    url: str
     bm25_rank: int | None
     knn_rank: int | None
-
-    def as_dict(self) -> dict:
-        """Plain JSON-ready dict."""
-        return asdict(self)
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[tuple[str, float]]:

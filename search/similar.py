@@ -2,36 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from elasticsearch import Elasticsearch
 
 from enrich.embed import Embedder, embedding_text
 from search.hybrid import HybridHit, similar_articles
 from search.query import SearchFilters
+from search.ranked import RankedArticle
 
 RESULT_FIELDS = ["title", "outlet", "published_at", "language", "url", "matched_seeds", "topics"]
 
 
 @dataclass(frozen=True, slots=True)
-class Match:
-    """One ranked article."""
+class Match(RankedArticle):
+    """One article ranked by its relevance to a seed."""
 
-    rank: int
-    score: float
-    id: str
-    title: str
-    outlet: str | None
-    published_at: str | None
-    language: str | None
-    url: str
     matched_seeds: list[str]
     topics: list[str]
     reasons: dict = field(default_factory=dict)  # why it scores as it does against the seed (`seed_reasons`)
-
-    def as_dict(self) -> dict:
-        """Plain JSON-ready dict."""
-        return asdict(self)
 
 
 def similar_to_seed(
