@@ -39,7 +39,7 @@ from bench.relevance import bench_signals, mediamon_scores
 from enrich.annotate import load_enricher
 from enrich.embed import embedding_text
 from enrich.relevance import DEFAULT_MODEL, RelevanceModel
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 SAMPLE_SEED = 0
 LONG_BODY = 5000  # half of the unlabelled sample has bodies longer than this

@@ -31,7 +31,7 @@ from rich.table import Table
 
 from ingest.boilerplate import clean_body
 from ingest.extract import extract_page
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 TOKEN = re.compile(r"\w+")
 SHINGLE = 4

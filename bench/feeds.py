@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ingest.feeds import entry_text, parse_feed
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 HOSTILE = re.compile(
     r"<\s*/?\s*(?:script|style|iframe|object|embed)\b"  # active or embedding elements

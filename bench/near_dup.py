@@ -43,7 +43,7 @@ from enrich.near_dup import (
     simhash,
     words,
 )
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 SHINGLE_SIZES = (2, 3, 4)
 DISTANCES = range(13)

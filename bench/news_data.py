@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)

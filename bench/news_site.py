@@ -1,5 +1,5 @@
 """The news benchmark's articles as web sites: RSS feeds and HTML pages with site chrome, rendered in memory the way
-the sample news is (`mediamon.sample_news`) and served by a separate process on a few ports of 127.0.0.1."""
+the sample news is (`mediamon.dev.sample_news`) and served by a separate process on a few ports of 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from bench.news_data import BenchArticle, load_articles
-from mediamon.sample_news import (
+from mediamon.dev.sample_news import (
     FEED_TYPES,
     HTML_TYPE,
     SampleItem,

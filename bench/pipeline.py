@@ -46,13 +46,13 @@ from enrich.embed import embedding_text
 from ingest.feed_state import read_feed
 from ingest.fetch import Fetcher
 from ingest.sources import Source
-from mediamon.pipeline import _article, run_once
-from mediamon.records import Article
-from mediamon.settings import Settings
+from mediamon.core.records import Article
+from mediamon.core.settings import Settings
+from mediamon.flows.ingest_run import _article, run_once
 from search.client import make_client
 from search.documents import article_document
-from search.index import bulk_create
-from search.indices import articles_alias, delete_prefixed, ensure_articles_index
+from search.index_versions import articles_alias, delete_prefixed, ensure_articles_index
+from search.write import bulk_create
 
 PREFIX = "bench-pipeline-"
 GOAL_PER_HOUR = 50_000

@@ -25,9 +25,9 @@ from bench.tagging import tagging_metrics
 from enrich.annotate import Enricher, article_signals, load_enricher
 from enrich.embed import embedding_text
 from enrich.language import detect_language
+from enrich.pair_similarity import article_similarity, name_profile
 from enrich.relevance import ArticleSignals, RelevanceModel, SeedProfile, relevance
-from enrich.similarity import article_similarity, name_profile
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 # The baseline's keyword list: stems of Belarus and its crisis's names in the benchmark's languages.
 BASELINE_STEMS = re.compile(

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from bench.news_data import seed_bench_parser
 from bench.relevance import bench_signals, evaluate, load_pool, mediamon_scores
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 GRID = {
     "embedding_weight": (0.5, 0.6, 0.7),

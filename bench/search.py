@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.search [--size 100000] [--repeat 3] [--json out.json]
 
 Indexes the benchmark's 13k articles with their real vectors (the model's, cached under the data folder as
-`bench.relevance` caches them) through `search.index.bulk_create` into an index under the prefix `bench-search-`,
+`bench.relevance` caches them) through `search.write.bulk_create` into an index under the prefix `bench-search-`,
 then grows it to `--size` documents with copies (new ids and URLs, dates shifted back by whole quarters, vectors
 nudged by a little noise so the HNSW graph sees distinct points) and measures again. At each size: analyst queries
 through `search.query.search_articles` (phrases, AND/OR/NOT, field syntax, filters), and "similar to this
@@ -33,14 +33,14 @@ from rich.table import Table
 from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir
 from enrich.embed import embedding_text, load_embedder
 from ingest.urls import article_id
-from mediamon.records import Article, Enrichment
-from mediamon.settings import Settings
+from mediamon.core.records import Article, Enrichment
+from mediamon.core.settings import Settings
 from search.client import make_client
 from search.documents import article_document
 from search.hybrid import similar_articles
-from search.index import bulk_create
-from search.indices import delete_prefixed, ensure_articles_index
+from search.index_versions import delete_prefixed, ensure_articles_index
 from search.query import SearchFilters, search_articles
+from search.write import bulk_create
 
 PREFIX = "bench-search-"
 GOAL_P95_MS = 150.0

@@ -14,7 +14,7 @@ from typing import Any
 
 from bench.news_data import load_articles, news_dir
 from enrich.topics import TOPIC_IDS, TopicTagger, default_tagger
-from mediamon.settings import get_settings
+from mediamon.core.settings import get_settings
 
 # Gazetteer entities whose "Minsk" is not Belarus: an article that names them must not be tagged `belarus`.
 TRAP_ENTITIES = ("osce-minsk-group", "minsk-agreements", "minsk-mazowiecki")

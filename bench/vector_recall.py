@@ -25,9 +25,9 @@ from rich.table import Table
 from bench.news_data import cached_vectors, load_articles, news_dir
 from enrich.annotate import load_enricher
 from enrich.embed import embedding_text
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 from search.client import check_health, make_client
-from search.indices import delete_prefixed
+from search.index_versions import delete_prefixed
 
 PREFIX = "bench-recall-"
 WINDOW, NUM_CANDIDATES = 50, 100  # as `search.hybrid._knn_ranking` asks for its kNN half

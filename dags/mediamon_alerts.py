@@ -1,4 +1,4 @@
-"""mediamon_alerts: alert emails of new matching coverage (the library: `search/alert_run.py`).
+"""mediamon_alerts: alert emails of new matching coverage (the library: `mediamon/alerts/run.py`).
 
 Two triggers, one DAG (`AssetOrTimeSchedule`):
 - an `es://mediamon/articles` asset event (mediamon_ingest indexed new articles): the `immediate`
@@ -22,8 +22,8 @@ import pendulum
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 if TYPE_CHECKING:
-    from mediamon.settings import Settings
-    from search.alert_smtp import SmtpConfig
+    from mediamon.alerts.smtp import SmtpConfig
+    from mediamon.core.settings import Settings
 
 ARTICLES = Asset("es://mediamon/articles")
 DIGESTS = CronTriggerTimetable(os.environ.get("MEDIAMON_ALERTS_DIGEST_SCHEDULE", "0 6 * * *"), timezone="UTC")
@@ -42,7 +42,7 @@ def smtp_from_connection(settings: Settings) -> SmtpConfig | None:
     from airflow.providers.smtp.hooks.smtp import SmtpHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from search.alert_smtp import SmtpConfig
+    from mediamon.alerts.smtp import SmtpConfig
 
     hook = SmtpHook(smtp_conn_id=settings.smtp_conn_id)
     try:
@@ -78,9 +78,9 @@ def mediamon_alerts() -> None:
     @task
     def select_subscriptions(dag_run=None) -> list[str]:
         """After new articles, the immediate subscriptions; on the digest schedule or by hand, all of them."""
-        from mediamon.settings import Settings
-        from search.alert_run import select
-        from search.subscriptions import Frequency, load_subscriptions
+        from mediamon.alerts.run import select
+        from mediamon.alerts.subscriptions import Frequency, load_subscriptions
+        from mediamon.core.settings import Settings
 
         settings = Settings()
         loaded = load_subscriptions(settings.subscriptions_path, settings.seeds_dir)
@@ -90,8 +90,8 @@ def mediamon_alerts() -> None:
     @task(max_active_tis_per_dagrun=SEND_TASKS)
     def send_alerts(subscription_id: str) -> dict:
         """Email one subscription its new stories (a digest when due); fails, to be retried, when not sent."""
-        from mediamon.settings import Settings
-        from search.alert_run import RunStatus, run_alerts
+        from mediamon.alerts.run import RunStatus, run_alerts
+        from mediamon.core.settings import Settings
 
         settings = Settings()
         run = run_alerts(settings, subscription_ids=[subscription_id], smtp=smtp_from_connection(settings))
@@ -103,8 +103,8 @@ def mediamon_alerts() -> None:
     @task(retries=0)
     def check_subscriptions() -> int:
         """Fail, visibly, while the subscriptions file has bad entries (the good ones are sent anyway)."""
-        from mediamon.settings import Settings
-        from search.subscriptions import load_subscriptions
+        from mediamon.alerts.subscriptions import load_subscriptions
+        from mediamon.core.settings import Settings
 
         settings = Settings()
         loaded = load_subscriptions(settings.subscriptions_path, settings.seeds_dir)

@@ -1,6 +1,6 @@
 """mediamon_ingest: poll the feeds that are due, fetch and enrich new articles, index them, update feed state.
 
-Thin: every task calls one stage of `mediamon.pipeline` (imported inside the task, so parsing this file stays
+Thin: every task calls one stage of `mediamon.flows.ingest_run` (imported inside the task, so parsing this file stays
 fast) and passes on small references: batches of feed URLs and paths of batch files. Settings come from the
 `MEDIAMON_*` environment of the workers; `MEDIAMON_INGEST_SCHEDULE` (cron) sets the schedule.
 """
@@ -41,44 +41,44 @@ def mediamon_ingest() -> None:
     @task
     def select_feeds(params: dict | None = None, run_id: str | None = None) -> list[dict]:
         """The feeds due now (or all, with the `all_feeds` param), in batches."""
-        from mediamon import pipeline
-        from mediamon.settings import Settings
+        from mediamon.core.settings import Settings
+        from mediamon.flows import ingest_run
 
-        return list(pipeline.select_feeds(Settings(), run_id, every_feed=bool(params and params["all_feeds"])))
+        return list(ingest_run.select_feeds(Settings(), run_id, every_feed=bool(params and params["all_feeds"])))
 
     @task(max_active_tis_per_dagrun=FETCH_TASKS)
     def fetch_feeds(batch: dict, run_id: str | None = None) -> str:
         """Poll one batch of feeds (conditional GETs); returns the file of entries not indexed yet."""
-        from mediamon import pipeline
-        from mediamon.settings import Settings
+        from mediamon.core.settings import Settings
+        from mediamon.flows import ingest_run
 
-        return pipeline.fetch_feeds(Settings(), run_id, batch)
+        return ingest_run.fetch_feeds(Settings(), run_id, batch)
 
     @task(max_active_tis_per_dagrun=FETCH_TASKS)
     def fetch_articles(entries_path: str, run_id: str | None = None) -> str:
         """Fetch and extract the pages of one batch of new entries; returns the articles file."""
-        from mediamon import pipeline
-        from mediamon.settings import Settings
+        from mediamon.core.settings import Settings
+        from mediamon.flows import ingest_run
 
-        return pipeline.fetch_articles(Settings(), run_id, entries_path)
+        return ingest_run.fetch_articles(Settings(), run_id, entries_path)
 
     @task(trigger_rule="none_failed")
     def enrich(articles_paths: list[str], run_id: str | None = None) -> list[str]:
         """Enrich every batch in one process, so the model loads once; returns the enriched files."""
-        from mediamon import pipeline
-        from mediamon.settings import Settings
+        from mediamon.core.settings import Settings
+        from mediamon.flows import ingest_run
 
-        return pipeline.enrich_articles(Settings(), run_id, list(articles_paths))
+        return ingest_run.enrich_articles(Settings(), run_id, list(articles_paths))
 
     @task(trigger_rule="none_failed", outlets=[ARTICLES])
     def index(enriched_paths: list[str], run_id: str | None = None) -> dict[str, int]:
         """Index the enriched articles; returns counts. Skipped (no asset event) when nothing was new."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from mediamon import pipeline
-        from mediamon.settings import Settings
+        from mediamon.core.settings import Settings
+        from mediamon.flows import ingest_run
 
-        counts = pipeline.index_articles(Settings(), run_id, enriched_paths)
+        counts = ingest_run.index_articles(Settings(), run_id, enriched_paths)
         if not counts["indexed"]:
             raise AirflowSkipException("no new article, so no articles asset event")
         return counts
@@ -86,18 +86,18 @@ def mediamon_ingest() -> None:
     @task(trigger_rule="none_failed")
     def update_feed_states(run_id: str | None = None) -> dict[str, int]:
         """Write the state of every polled feed; returns feeds by status."""
-        from mediamon import pipeline
-        from mediamon.settings import Settings
+        from mediamon.core.settings import Settings
+        from mediamon.flows import ingest_run
 
-        return pipeline.update_feed_states(Settings(), run_id)
+        return ingest_run.update_feed_states(Settings(), run_id)
 
     @task(trigger_rule="none_failed")
     def record_run(run_id: str | None = None) -> dict:
         """Store the run record and remove the run's batch files; returns the run's counts."""
-        from mediamon import pipeline
-        from mediamon.settings import Settings
+        from mediamon.core.settings import Settings
+        from mediamon.flows import ingest_run
 
-        report = pipeline.finish_run(Settings(), run_id)
+        report = ingest_run.finish_run(Settings(), run_id)
         return report.as_dict() | {"failed": report.failed_by_stage}
 
     batches = select_feeds()

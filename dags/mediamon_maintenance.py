@@ -32,40 +32,40 @@ def mediamon_maintenance() -> None:
     @task
     def feed_health() -> list[dict]:
         """Log and return the feeds failing for longer than `feed_failing_hours`."""
-        from mediamon import maintenance
-        from mediamon.settings import Settings
+        from mediamon.core.settings import Settings
+        from mediamon.flows import maintenance
 
         return maintenance.feed_health_report(Settings())
 
     @task
     def extraction_drift() -> list[dict]:
         """Log and return each source's extraction figures; a source whose bodies or dates fell off is flagged."""
-        from mediamon import maintenance
-        from mediamon.settings import Settings
+        from mediamon.core.settings import Settings
+        from mediamon.flows import maintenance
 
         return maintenance.extraction_drift_report(Settings())
 
     @task
     def retention() -> int:
         """Delete articles older than `retention_days`; returns how many."""
-        from mediamon import maintenance
-        from mediamon.settings import Settings
+        from mediamon.core.settings import Settings
+        from mediamon.flows import maintenance
 
         return maintenance.apply_retention(Settings())
 
     @task
     def prune_batches() -> int:
         """Remove batch folders that failed runs left behind; returns how many."""
-        from mediamon import maintenance
-        from mediamon.settings import Settings
+        from mediamon.core.settings import Settings
+        from mediamon.flows import maintenance
 
         return maintenance.prune_batches(Settings())
 
     @task
     def reindex_if_model_changed() -> dict | None:
         """Re-embed every article into a new index version when the model changed; returns the reindex report."""
-        from mediamon import maintenance
-        from mediamon.settings import Settings
+        from mediamon.core.settings import Settings
+        from mediamon.flows import maintenance
 
         return maintenance.reindex_if_model_changed(Settings())
 

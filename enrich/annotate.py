@@ -15,8 +15,8 @@ from enrich.relevance import ArticleSignals, RelevanceModel, SeedProfile, build_
 from enrich.seeds import load_seeds
 from enrich.timeline import Timeline, load_timeline
 from enrich.topics import TopicTagger, load_topics
-from mediamon.records import Article, Enrichment
-from mediamon.settings import Settings
+from mediamon.core.records import Article, Enrichment
+from mediamon.core.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)

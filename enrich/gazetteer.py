@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from enrich.phrases import PhraseError, PhraseMatcher, tokenize
-from mediamon.errors import ConfigError
-from mediamon.settings import get_settings
+from mediamon.core.errors import ConfigError
+from mediamon.core.settings import get_settings
 
 ENTITY_TYPES = frozenset({"person", "country", "place", "organisation", "group", "event"})
 _ID_RE = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")

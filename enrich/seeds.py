@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mediamon.errors import ConfigError
+from mediamon.core.errors import ConfigError
 
 HEADER_FENCE = "---"
 

@@ -18,7 +18,7 @@ import yaml
 
 from enrich.gazetteer import GazetteerError, parse_aliases
 from enrich.phrases import PhraseMatcher, tokenize
-from mediamon.errors import ConfigError
+from mediamon.core.errors import ConfigError
 
 _KEYS = {"id", "label", "date", "aliases"}
 

@@ -29,8 +29,8 @@ import yaml
 
 from enrich.gazetteer import Gazetteer, default_gazetteer
 from enrich.phrases import PhraseError, PhraseMatcher, tokenize
-from mediamon.errors import ConfigError
-from mediamon.settings import get_settings
+from mediamon.core.errors import ConfigError
+from mediamon.core.settings import get_settings
 
 ENTITY_PREFIX = "entity:"
 TOPIC_IDS = (

@@ -1,7 +1,7 @@
 """What we know about each feed between polls: status, validators, body hash and when to poll it next.
 
 Pure functions: reading one fetched feed (`read_feed`), the next polling interval (`next_interval`) and the new state
-after a poll (`advance`). Storing states is `search/feed_states.py`'s job.
+after a poll (`advance`). Storing states is `search/feed_records.py`'s job.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from enum import StrEnum
 
 from ingest.feeds import parse_feed
 from ingest.fetch import FetchOutcome, FetchResult
-from mediamon.records import FeedEntry
-from mediamon.settings import Settings
+from mediamon.core.records import FeedEntry
+from mediamon.core.settings import Settings
 
 
 class FeedStatus(StrEnum):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import feedparser
 
 from ingest.plaintext import plain_text
-from mediamon.records import FeedEntry
+from mediamon.core.records import FeedEntry
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ import tenacity
 from ingest.decode import SNIFF_BYTES, decode_text, looks_binary, looks_like_markup
 from ingest.politeness import HostGate
 from ingest.ssrf import AddressGuard, BlockedAddress, UnresolvableHost, guarded_transport
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

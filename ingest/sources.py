@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from mediamon.entry_files import EntryError, load_entries
+from mediamon.core.entry_files import EntryError, load_entries
 
 
 class Source(BaseModel):

@@ -12,12 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mediamon.settings import Settings, get_settings
+from mediamon.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
-    from mediamon.pipeline import RunReport
+    from mediamon.flows.ingest_run import RunReport
     from search.ranked import RankedArticle
 
 app = typer.Typer(no_args_is_help=True, help="Media monitoring: feeds to Elasticsearch, ranked against seed stories.")
@@ -33,7 +33,7 @@ def entry_point() -> None:
     """The `mediamon` command: the app, with an unusable configuration reported in one line and exit code 2."""
     from pydantic import ValidationError
 
-    from mediamon.errors import ConfigError
+    from mediamon.core.errors import ConfigError
 
     try:
         app()
@@ -70,7 +70,7 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
 @es_app.command("up")
 def es_up() -> None:
     """Download (once), start and wait for the local node; reuses a healthy one."""
-    from mediamon.local_es import LocalEsError, es_up
+    from mediamon.dev.local_es import LocalEsError, es_up
 
     try:
         status = es_up(get_settings())
@@ -82,7 +82,7 @@ def es_up() -> None:
 @es_app.command("down")
 def es_down() -> None:
     """Stop the local node."""
-    from mediamon.local_es import LocalEsError, es_down
+    from mediamon.dev.local_es import LocalEsError, es_down
 
     try:
         stopped = es_down(get_settings())
@@ -94,7 +94,7 @@ def es_down() -> None:
 @es_app.command("status")
 def es_status() -> None:
     """Say whether the local node runs and how healthy it is."""
-    from mediamon.local_es import LocalEsError, es_status
+    from mediamon.dev.local_es import LocalEsError, es_status
 
     try:
         status = es_status(get_settings())
@@ -108,7 +108,7 @@ def es_status() -> None:
 @es_app.command("logs")
 def es_logs(lines: Annotated[int, typer.Option("--lines", "-n")] = 50) -> None:
     """The last lines of the local node's log."""
-    from mediamon.local_es import es_logs
+    from mediamon.dev.local_es import es_logs
 
     console.print(es_logs(get_settings(), lines), markup=False, highlight=False)
 
@@ -119,7 +119,7 @@ def run(
     as_json: JsonFlag = False,
 ) -> None:
     """Poll every feed once, fetch and enrich new articles, and index them."""
-    from mediamon.pipeline import run_once
+    from mediamon.flows.ingest_run import run_once
     from search.client import EsUnavailable
 
     settings = get_settings() if feeds is None else Settings(feeds_path=feeds)
@@ -163,12 +163,12 @@ def similar(
     """The articles most relevant to a seed story, or most similar to an article or a text."""
     from rich.markup import escape
 
-    from ingest.report import PageUnavailable, fetch_report
     from ingest.urls import article_id
+    from mediamon.flows.page_report import PageUnavailable, fetch_report
     from search.client import EsUnavailable, check_health, make_client
-    from search.indices import articles_alias
+    from search.index_versions import articles_alias
     from search.query import SearchError, make_filters
-    from search.similar import similar_to_seed, similar_to_text
+    from search.seed_matches import similar_to_seed, similar_to_text
 
     if sum(x is not None for x in (seed, url, text_file)) != 1:
         raise _fail("give exactly one of --seed, --url, --text-file")
@@ -230,7 +230,7 @@ def search(
     """Search the articles with Lucene query syntax and filters; shows highlighted snippets."""
     from rich.markup import escape
 
-    from search.indices import articles_alias
+    from search.index_versions import articles_alias
     from search.query import SearchError, make_filters, search_articles
 
     settings = get_settings()
@@ -266,7 +266,7 @@ def kibana_export(
     path: Annotated[Path | None, typer.Argument(help="Where to write (default: ours, in search/kibana/).")] = None,
 ) -> None:
     """Write the saved objects as NDJSON, with data views on this deployment's index prefix."""
-    from search.kibana import SAVED_OBJECTS_PATH, export_saved_objects
+    from search.kibana.objects import SAVED_OBJECTS_PATH, export_saved_objects
 
     target = path or SAVED_OBJECTS_PATH
     count = export_saved_objects(target, get_settings().index_prefix)
@@ -286,7 +286,7 @@ def kibana_import(
     """Import (overwriting) the saved objects into Kibana."""
     from rich.markup import escape
 
-    from search.kibana import SAVED_OBJECTS_PATH, KibanaImportError, import_saved_objects
+    from search.kibana.objects import SAVED_OBJECTS_PATH, KibanaImportError, import_saved_objects
 
     try:
         result = import_saved_objects(
@@ -311,7 +311,7 @@ def import_articles(
     as_json: JsonFlag = False,
 ) -> None:
     """Enrich and index archived articles without fetching them (backfills)."""
-    from mediamon.importer import import_jsonl
+    from mediamon.flows.backfill import import_jsonl
     from search.client import EsUnavailable
 
     try:
@@ -337,8 +337,8 @@ def reindex(
     """Copy the articles into a new index version (current mapping, current model's vectors) and flip the alias."""
     from rich.progress import Progress
 
-    from mediamon.maintenance import article_count, reindex
-    from search.reindex import ReindexError, delete_unaliased
+    from mediamon.flows.maintenance import article_count, reindex
+    from mediamon.flows.reindex import ReindexError, delete_unaliased
 
     settings = get_settings()
     client = _healthy_client(settings)
@@ -377,7 +377,7 @@ def extract(
     as_json: JsonFlag = False,
 ) -> None:
     """What the pipeline extracts from one saved page."""
-    from ingest.report import extraction_report
+    from mediamon.flows.page_report import extraction_report
 
     report = extraction_report(page.read_bytes(), url)
     if as_json:
@@ -419,7 +419,7 @@ def tag(
 @app.command("demo")
 def demo(seed: Annotated[str, typer.Option(help="Seed story id.")] = "belarus-2020-09") -> None:
     """Serve the sample news set locally, run the pipeline once over it, and print the top matches."""
-    from mediamon.demo import run_demo
+    from mediamon.dev.demo import run_demo
     from search.client import EsUnavailable
 
     try:
@@ -523,7 +523,7 @@ def feeds_check(
     """Fetch every feed once now and show its status and entries; nothing is indexed or stored (exit 1 on failures)."""
     from ingest.feed_state import HEALTHY
     from ingest.sources import load_sources
-    from mediamon.pipeline import check_feeds
+    from mediamon.flows.ingest_run import check_feeds
 
     settings = get_settings()
     loaded = load_sources(feeds or settings.feeds_path)
@@ -565,8 +565,8 @@ def feeds_status(
 ) -> None:
     """The health of every polled feed, from the feed state index; failing feeds first."""
     from ingest.feed_state import HEALTHY
-    from search.feed_states import all_states
-    from search.indices import feeds_alias
+    from search.feed_records import all_states
+    from search.index_versions import feeds_alias
 
     settings = get_settings()
     client = _healthy_client(settings)
@@ -605,7 +605,7 @@ def feeds_extraction(
 ) -> None:
     """Extraction drift per source: the share of bodies extracted and of dates read, this window against the one
     before; a source whose share fell by 30 points or more is flagged (exit code 1)."""
-    from mediamon.maintenance import extraction_drift
+    from mediamon.flows.maintenance import extraction_drift
     from search.client import EsUnavailable
 
     settings = get_settings()
@@ -676,8 +676,8 @@ def alerts_list(as_json: JsonFlag = False) -> None:
     """The subscriptions. Bad entries are reported with file and line (exit code 1)."""
     from rich.markup import escape
 
-    from search.alert_email import Labels, describe_follows
-    from search.subscriptions import load_subscriptions
+    from mediamon.alerts.render import Labels, describe_follows
+    from mediamon.alerts.subscriptions import load_subscriptions
 
     settings = get_settings()
     loaded = load_subscriptions(settings.subscriptions_path, settings.seeds_dir)
@@ -714,7 +714,7 @@ def alerts_run(
     """Email every due subscription its new matching stories (exit 1 when a send failed or an entry is bad)."""
     from rich.markup import escape
 
-    from search.alert_run import RunStatus, UnknownSubscription, run_alerts
+    from mediamon.alerts.run import RunStatus, UnknownSubscription, run_alerts
     from search.client import EsUnavailable
 
     try:
@@ -753,7 +753,7 @@ def alerts_preview(
 
     from rich.markup import escape
 
-    from search.alert_run import UnknownSubscription, run_alerts
+    from mediamon.alerts.run import UnknownSubscription, run_alerts
     from search.client import EsUnavailable
 
     lookback = timedelta(days=days) if days else None

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from elasticsearch import Elasticsearch
 
-from mediamon.settings import Settings
-from search.indices import ensure_runs_index, runs_alias
+from mediamon.core.settings import Settings
+from search.index_versions import ensure_runs_index, runs_alias
 
 # A run record keeps at most this many failures in full; the counts per stage are always complete.
 MAX_FAILURES = 200

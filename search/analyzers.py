@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from elasticsearch import BadRequestError, Elasticsearch
 
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 # Analysers for the languages news comes in, by ISO 639-1 code: Elasticsearch's built-in names.
 CANDIDATES = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch import ConnectionError as EsConnectionError
 
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 
 class EsUnavailable(RuntimeError):

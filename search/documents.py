@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enrich.near_dup import band_keys, to_hex
-from mediamon.records import Article, Enrichment
+from mediamon.core.records import Article, Enrichment
 from search.analyzers import language_text
 
 

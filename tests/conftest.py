@@ -12,9 +12,9 @@ from elasticsearch import Elasticsearch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from mediamon.settings import Settings  # noqa: E402
+from mediamon.core.settings import Settings  # noqa: E402
 from search.client import EsUnavailable, check_health, make_client  # noqa: E402
-from search.indices import delete_prefixed  # noqa: E402
+from search.index_versions import delete_prefixed  # noqa: E402
 
 SESSION_PREFIX = f"test-{uuid.uuid4().hex[:8]}-"
 

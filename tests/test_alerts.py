@@ -17,15 +17,15 @@ from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
 from ingest.feed_state import FeedState, FeedStatus
+from mediamon.alerts.match import Candidate, group_stories
+from mediamon.alerts.records import acquire_lease, load_state
+from mediamon.alerts.run import AlertRun, RunStatus, run_alerts
+from mediamon.alerts.subscriptions import load_subscriptions
 from mediamon.cli import app
-from mediamon.settings import Settings, get_settings
-from search.alert_match import Candidate, group_stories
-from search.alert_records import acquire_lease, load_state
-from search.alert_run import AlertRun, RunStatus, run_alerts
-from search.feed_states import save_states
-from search.index import bulk_create
-from search.indices import alerts_alias, ensure_articles_index, ensure_feeds_index
-from search.subscriptions import load_subscriptions
+from mediamon.core.settings import Settings, get_settings
+from search.feed_records import save_states
+from search.index_versions import alerts_alias, ensure_articles_index, ensure_feeds_index
+from search.write import bulk_create
 from tests.smtp_fixtures import SmtpServer, free_port, self_signed, smtp_server
 
 DIMS = 384

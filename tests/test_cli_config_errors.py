@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from mediamon.cli import entry_point
-from mediamon.settings import Settings, get_settings
+from mediamon.core.settings import Settings, get_settings
 
 
 @pytest.fixture

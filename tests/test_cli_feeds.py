@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from ingest.sources import Source
 from mediamon.cli import app, console
-from mediamon.pipeline import fetch_feeds, finish_run, new_run_id, select_feeds, update_feed_states
-from mediamon.settings import Settings, get_settings
+from mediamon.core.settings import Settings, get_settings
+from mediamon.flows.ingest_run import fetch_feeds, finish_run, new_run_id, select_feeds, update_feed_states
 from tests.http_fixtures import LocalServer, Reply
 
 RSS = (

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from enrich.embed import MODEL_COSINE_BOUNDS, MODEL_MATCH_POINTS
-from mediamon.settings import PROJECT_ROOT, Settings
+from mediamon.core.settings import PROJECT_ROOT, Settings
 
 COMPOSE_TEXT = (PROJECT_ROOT / "docker-compose.yml").read_text(encoding="utf-8")
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)

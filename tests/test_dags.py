@@ -19,13 +19,13 @@ from elasticsearch.helpers import bulk
 
 from ingest.feed_state import FeedStatus
 from ingest.urls import canonical_url
-from mediamon.maintenance import feed_health_report
+from mediamon.core.settings import PROJECT_ROOT, Settings
+from mediamon.dev.sample_news import build_site, feed_list, item_url, load_items, serve_site
+from mediamon.flows.maintenance import feed_health_report
 from mediamon.runs import recent_runs
-from mediamon.sample_news import build_site, feed_list, item_url, load_items, serve_site
-from mediamon.settings import PROJECT_ROOT, Settings
-from search.feed_states import all_states
-from search.index import bulk_create
-from search.indices import articles_alias, ensure_articles_index, feeds_alias, indices_behind
+from search.feed_records import all_states
+from search.index_versions import articles_alias, ensure_articles_index, feeds_alias, indices_behind
+from search.write import bulk_create
 from tests.smtp_fixtures import smtp_server
 
 DAGS = PROJECT_ROOT / "dags"

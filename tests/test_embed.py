@@ -4,7 +4,7 @@ import pytest
 from enrich.annotate import relevance_model
 from enrich.embed import cosine_bounds, embedding_text, load_embedder, match_point
 from enrich.relevance import RelevanceModel
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 
 def test_offline_model_loads_from_site_packages_and_embeds():

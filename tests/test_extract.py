@@ -6,7 +6,7 @@ import pytest
 
 from ingest.boilerplate import clean_body, is_boilerplate
 from ingest.extract import extract_body, extract_page
-from ingest.report import extraction_report
+from mediamon.flows.page_report import extraction_report
 
 PARAGRAPHS = [
     "Protesters gathered again in the centre of Minsk on Sunday, marching towards the presidential palace "

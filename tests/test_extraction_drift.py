@@ -10,11 +10,11 @@ from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
 from mediamon.cli import app
-from mediamon.maintenance import extraction_drift, extraction_drift_report
-from mediamon.settings import Settings, get_settings
+from mediamon.core.settings import Settings, get_settings
+from mediamon.flows.maintenance import extraction_drift, extraction_drift_report
 from search.extraction_drift import DROP, MIN_ARTICLES, SourceExtraction, Window
-from search.index import bulk_create
-from search.indices import ensure_articles_index
+from search.index_versions import ensure_articles_index
+from search.write import bulk_create
 
 NOW = datetime(2025, 3, 20, 12, tzinfo=UTC)
 

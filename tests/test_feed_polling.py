@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from ingest.sources import Source
-from mediamon.batches import read_jsonl, run_dir
-from mediamon.pipeline import fetch_feeds, finish_run, new_run_id, select_feeds, update_feed_states
+from mediamon.core.settings import Settings
+from mediamon.flows.batches import read_jsonl, run_dir
+from mediamon.flows.ingest_run import fetch_feeds, finish_run, new_run_id, select_feeds, update_feed_states
 from mediamon.runs import RunReport, recent_runs
-from mediamon.settings import Settings
-from search.feed_states import load_states
-from search.indices import feeds_alias
+from search.feed_records import load_states
+from search.index_versions import feeds_alias
 from tests.http_fixtures import LocalServer, Reply, Seen
 
 RSS_TYPE = {"Content-Type": "application/rss+xml; charset=utf-8"}

@@ -18,7 +18,7 @@ from ingest.feed_state import (
     read_feed,
 )
 from ingest.fetch import FetchOutcome, FetchResult
-from mediamon.pipeline import batch_feeds
+from mediamon.flows.ingest_run import batch_feeds
 
 POLICY = IntervalPolicy(min_minutes=10, default_minutes=30, max_minutes=360)
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ import pytest
 
 from ingest.fetch import Fetcher, FetchOutcome, Validators, retry_after_seconds
 from ingest.ssrf import is_public_address
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 from tests.http_fixtures import LocalServer, Reply, Seen
 
 HTML = "text/html; charset=utf-8"

@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mediamon.cli import app
-from mediamon.importer import import_jsonl
-from mediamon.settings import get_settings
+from mediamon.core.settings import get_settings
+from mediamon.flows.backfill import import_jsonl
 
 LINES = [
     {
@@ -93,7 +93,7 @@ def test_similar_and_tag_commands_on_the_imported_set(imported, monkeypatch, tmp
 
 
 def test_similar_to_a_text_file_and_to_a_url(imported, monkeypatch, tmp_path):
-    from mediamon.sample_news import serve_site
+    from mediamon.dev.sample_news import serve_site
 
     import_settings, _, _, _ = imported
     monkeypatch.setenv("MEDIAMON_INDEX_PREFIX", import_settings.index_prefix)
@@ -124,7 +124,7 @@ def test_similar_to_a_text_file_and_to_a_url(imported, monkeypatch, tmp_path):
 
 
 def test_syndicated_copies_share_a_dup_group_across_imports(settings, es, tmp_path):
-    from mediamon.settings import PROJECT_ROOT
+    from mediamon.core.settings import PROJECT_ROOT
 
     texts = PROJECT_ROOT / "tests" / "fixtures" / "near_dup"
     original = (texts / "march-minsk.txt").read_text(encoding="utf-8")

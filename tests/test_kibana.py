@@ -17,9 +17,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from typer.testing import CliRunner
 
-from mediamon.settings import Settings
-from search.indices import ARTICLES, FEEDS, MAPPINGS_DIR
-from search.kibana import (
+from mediamon.core.settings import Settings
+from search.index_versions import ARTICLES, FEEDS, MAPPINGS_DIR
+from search.kibana.objects import (
     ARTICLES_VIEW,
     DASHBOARD,
     FEEDS_VIEW,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from elasticsearch import Elasticsearch
 
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 from search.analyzers import CANDIDATES, has_analyzer, language_analyzers, language_text
-from search.indices import articles_alias, ensure_articles_index
+from search.index_versions import articles_alias, ensure_articles_index
 from search.query import search_articles
 
 DIMS = 4

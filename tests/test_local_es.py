@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mediamon import local_es
-from mediamon.local_es import (
+from mediamon.core.settings import Settings
+from mediamon.dev import local_es
+from mediamon.dev.local_es import (
     CLUSTER_NAME,
     EsPaths,
     LocalEsError,
@@ -33,7 +34,6 @@ from mediamon.local_es import (
     unpack,
     wait_healthy,
 )
-from mediamon.settings import Settings
 
 
 def fake_jdk(root: Path, name: str, version: str | None, *, java: bool = True) -> Path:

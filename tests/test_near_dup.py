@@ -22,9 +22,9 @@ from enrich.near_dup import (
     to_hex,
     words,
 )
-from mediamon.settings import Settings
-from search.indices import ensure_articles_index
-from search.near_dups import candidates
+from mediamon.core.settings import Settings
+from search.dup_groups import candidates
+from search.index_versions import ensure_articles_index
 
 TEXTS = Path(__file__).parent / "fixtures" / "near_dup"
 

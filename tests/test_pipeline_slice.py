@@ -6,11 +6,11 @@ import pytest
 
 from ingest.sources import Source
 from ingest.urls import canonical_url
-from mediamon.pipeline import RunReport, run_once
-from mediamon.sample_news import feed_list, item_url, load_items, serve_sample_news
-from mediamon.settings import Settings
-from search.indices import articles_alias
-from search.similar import similar_to_seed
+from mediamon.core.settings import Settings
+from mediamon.dev.sample_news import feed_list, item_url, load_items, serve_sample_news
+from mediamon.flows.ingest_run import RunReport, run_once
+from search.index_versions import articles_alias
+from search.seed_matches import similar_to_seed
 
 SEED = "belarus-2020-09"
 

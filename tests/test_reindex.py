@@ -13,12 +13,12 @@ from typer.testing import CliRunner
 
 from enrich.annotate import Enricher, annotate, load_enricher
 from mediamon.cli import app
-from mediamon.records import Article
-from mediamon.settings import Settings, get_settings
+from mediamon.core.records import Article
+from mediamon.core.settings import Settings, get_settings
+from mediamon.flows.reindex import ReindexError, delete_unaliased, reindex_articles, reindex_needed
 from search.documents import article_document
-from search.index import bulk_create
-from search.indices import MappingMismatch, ensure_articles_index, indices_behind
-from search.reindex import ReindexError, delete_unaliased, reindex_articles, reindex_needed
+from search.index_versions import MappingMismatch, ensure_articles_index, indices_behind
+from search.write import bulk_create
 
 SEED = "belarus-2020-09"
 STORIES = {

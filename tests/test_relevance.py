@@ -11,9 +11,9 @@ import pytest
 
 from enrich.annotate import annotate, article_signals, load_enricher, standfirst_and_body
 from enrich.relevance import ArticleSignals, RelevanceModel, calibrated, entity_profile, relevance, time_signal
-from mediamon.records import Article
-from mediamon.sample_news import load_items
-from mediamon.settings import Settings
+from mediamon.core.records import Article
+from mediamon.core.settings import Settings
+from mediamon.dev.sample_news import load_items
 
 SEED = "belarus-2020-09"
 

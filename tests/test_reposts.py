@@ -7,9 +7,9 @@ import gzip
 
 from ingest.dedup import title_key
 from ingest.sources import Source
-from mediamon.pipeline import run_once
-from mediamon.sample_news import serve_site
-from search.indices import articles_alias
+from mediamon.dev.sample_news import serve_site
+from mediamon.flows.ingest_run import run_once
+from search.index_versions import articles_alias
 
 PAGE = """<!doctype html><html lang="en"><head><title>{title}</title></head><body><nav>Home | World</nav>
 <article><h1>{title}</h1><p>{text}</p><p>{text}</p></article><footer>Example Wire</footer></body></html>"""

@@ -12,7 +12,7 @@ import pytest
 import trafilatura
 
 from ingest.sources import Source
-from mediamon.sample_news import (
+from mediamon.dev.sample_news import (
     SampleItem,
     build_site,
     feed_list,

@@ -9,11 +9,11 @@ import pytest
 from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 from search.hybrid import rrf, similar_articles
-from search.index import bulk_create
-from search.indices import ensure_articles_index
+from search.index_versions import ensure_articles_index
 from search.query import SearchError, SearchFilters, search_articles
+from search.write import bulk_create
 
 DIMS = 384
 SEED = "belarus-2020-09"

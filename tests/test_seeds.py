@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from enrich.seeds import SeedError, load_seeds, parse_seed
-from mediamon.settings import PROJECT_ROOT
+from mediamon.core.settings import PROJECT_ROOT
 
 HEADER = "---\nid: s1\ntitle: A story\nlanguage: nl\ndate: 2020-09-10\nsummaries:\n  en: An English summary.\n---\n"
 

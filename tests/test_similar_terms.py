@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from elasticsearch import Elasticsearch
 
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 from search.hybrid import MAX_QUERY_TERMS, _telling_terms, similar_articles
-from search.index import bulk_create
-from search.indices import ensure_articles_index
+from search.index_versions import ensure_articles_index
+from search.write import bulk_create
 
 DIMS = 384
 BODIES = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mediamon.batches import batch_path, read_jsonl, run_dir, write_jsonl
-from mediamon.pipeline import split_entries
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
+from mediamon.flows.batches import batch_path, read_jsonl, run_dir, write_jsonl
+from mediamon.flows.ingest_run import split_entries
 
 
 def _entries(host: str, count: int) -> list[dict]:

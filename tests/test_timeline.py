@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from enrich.timeline import TimelineError, load_timeline, parse_timeline
-from mediamon.sample_news import load_items
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
+from mediamon.dev.sample_news import load_items
 
 
 @pytest.fixture(scope="module")

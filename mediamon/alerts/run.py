@@ -28,11 +28,9 @@ from elasticsearch import Elasticsearch
 
 from enrich.seeds import load_seeds
 from ingest.sources import Source, load_sources
-from mediamon.settings import Settings
-from search.alert_email import AlertEmail, Labels, render_email
-from search.alert_gaps import blind_spots
-from search.alert_match import Story, find_matches, group_stories
-from search.alert_records import (
+from mediamon.alerts.blind_spots import blind_spots
+from mediamon.alerts.match import Story, find_matches, group_stories
+from mediamon.alerts.records import (
     ItemOutcome,
     SentItem,
     SubscriptionState,
@@ -43,11 +41,13 @@ from search.alert_records import (
     release_lease,
     save_state,
 )
-from search.alert_smtp import SmtpConfig, SmtpError, send_message, smtp_config
+from mediamon.alerts.render import AlertEmail, Labels, render_email
+from mediamon.alerts.smtp import SmtpConfig, SmtpError, send_message, smtp_config
+from mediamon.alerts.subscriptions import Frequency, Subscription, SubscriptionList, load_subscriptions, topic_labels
+from mediamon.core.settings import Settings
 from search.client import check_health, make_client
-from search.indices import alerts_alias, articles_alias, ensure_alerts_index, feeds_alias
+from search.index_versions import alerts_alias, articles_alias, ensure_alerts_index, feeds_alias
 from search.query import SearchError
-from search.subscriptions import Frequency, Subscription, SubscriptionList, load_subscriptions, topic_labels
 
 LOG = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The alert email: subject, plain-text and HTML parts from Jinja2 templates (`search/templates/alert.*.j2`).
+"""The alert email: subject, plain-text and HTML parts from Jinja2 templates (`mediamon/alerts/templates/alert.*.j2`).
 
 The HTML environment autoescapes everything, and only http(s) links are linked, so a hostile title, snippet or
 URL stays text. The Message-ID is derived from the subscription and its articles, so a resent email (after a
@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from search.alert_gaps import BlindSpot
-from search.alert_match import Candidate, Story
-from search.subscriptions import Frequency, Subscription
+from mediamon.alerts.blind_spots import BlindSpot
+from mediamon.alerts.match import Candidate, Story
+from mediamon.alerts.subscriptions import Frequency, Subscription
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_ENTITIES = 8

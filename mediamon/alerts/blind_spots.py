@@ -11,7 +11,7 @@ from elasticsearch import Elasticsearch
 
 from ingest.feed_state import HEALTHY, FeedState
 from ingest.sources import Source
-from search.subscriptions import Subscription
+from mediamon.alerts.subscriptions import Subscription
 
 MAX_FEEDS = 1000
 

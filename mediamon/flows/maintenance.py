@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from elasticsearch import Elasticsearch
 
 from ingest.feed_state import FeedState
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
+from mediamon.flows.reindex import ReindexReport, reindex_articles, reindex_needed
 from search.client import check_health, make_client
 from search.extraction_drift import SourceExtraction, extraction_by_source
-from search.feed_states import failing_since
-from search.indices import articles_alias, feeds_alias
-from search.reindex import ReindexReport, reindex_articles, reindex_needed
+from search.feed_records import failing_since
+from search.index_versions import articles_alias, feeds_alias
 from search.retention import delete_matching
 
 LOG = logging.getLogger(__name__)

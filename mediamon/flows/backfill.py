@@ -14,13 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from enrich.annotate import annotate, load_enricher
 from ingest.urls import article_id, canonical_url
-from mediamon.records import Article
-from mediamon.settings import Settings
+from mediamon.core.records import Article
+from mediamon.core.settings import Settings
 from search.client import check_health, make_client
 from search.documents import article_document
-from search.index import bulk_create
-from search.indices import ensure_articles_index
-from search.near_dups import group_near_duplicates
+from search.dup_groups import group_near_duplicates
+from search.index_versions import ensure_articles_index
+from search.write import bulk_create
 
 LOG = logging.getLogger(__name__)
 CHUNK = 256

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from elasticsearch import BadRequestError, Elasticsearch
 
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 from search.analyzers import language_analyzers, language_properties
 
 MAPPINGS_DIR = Path(__file__).parent / "mappings"

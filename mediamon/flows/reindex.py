@@ -21,12 +21,12 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
 
 from enrich.annotate import Enricher, annotate
-from mediamon.records import Article
-from mediamon.settings import Settings
+from mediamon.core.records import Article
+from mediamon.core.settings import Settings
 from search.analyzers import language_text
 from search.documents import article_document
-from search.index import bulk_create, existing_ids
-from search.indices import articles_alias, create_articles_index, indices_behind, models_in, next_version
+from search.index_versions import articles_alias, create_articles_index, indices_behind, models_in, next_version
+from search.write import bulk_create, existing_ids
 
 LOG = logging.getLogger(__name__)
 CHUNK = 256

@@ -16,9 +16,9 @@ from urllib.parse import quote
 
 import httpx
 
-from search.indices import ARTICLES, FEEDS, MAPPINGS_DIR
+from search.index_versions import ARTICLES, FEEDS, MAPPINGS_DIR
 
-SAVED_OBJECTS_PATH = Path(__file__).parent / "kibana" / "saved_objects.ndjson"
+SAVED_OBJECTS_PATH = Path(__file__).parent / "saved_objects.ndjson"
 SEED = "belarus-2020-09"
 
 # Stable ids.

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 Security = Literal["plain", "starttls", "ssl"]
 

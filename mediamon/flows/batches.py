@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 T = TypeVar("T")
 

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from enrich.seeds import SeedError, load_seeds
-from mediamon.entry_files import EntryError, load_entries
+from mediamon.core.entry_files import EntryError, load_entries
 
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]+$")
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 from jinja2 import Environment
 
-from mediamon.settings import PROJECT_ROOT
+from mediamon.core.settings import PROJECT_ROOT
 
 __all__ = [
     "FIXTURE_DIR",

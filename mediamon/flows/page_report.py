@@ -5,7 +5,7 @@ from __future__ import annotations
 from enrich.language import detect_language
 from ingest.extract import extract_page
 from ingest.fetch import Fetcher
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 
 class PageUnavailable(RuntimeError):

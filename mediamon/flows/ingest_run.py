@@ -33,7 +33,9 @@ from ingest.feed_state import HEALTHY, FeedPoll, FeedStatus, IntervalPolicy, adv
 from ingest.fetch import Fetcher, FetchResult, Validators
 from ingest.sources import Source, load_sources
 from ingest.urls import article_id, canonical_url
-from mediamon.batches import (
+from mediamon.core.records import Article, Enrichment, FeedEntry
+from mediamon.core.settings import Settings
+from mediamon.flows.batches import (
     batch_part,
     batch_path,
     from_json,
@@ -46,15 +48,13 @@ from mediamon.batches import (
     write_jsonl,
     write_stats,
 )
-from mediamon.records import Article, Enrichment, FeedEntry
 from mediamon.runs import RunReport, save_run
-from mediamon.settings import Settings
 from search.client import check_health, make_client
 from search.documents import article_document
-from search.feed_states import load_states, save_states
-from search.index import bulk_create, existing_ids, recent_title_keys
-from search.indices import articles_alias, ensure_articles_index, ensure_feeds_index, feeds_alias
-from search.near_dups import group_near_duplicates
+from search.dup_groups import group_near_duplicates
+from search.feed_records import load_states, save_states
+from search.index_versions import articles_alias, ensure_articles_index, ensure_feeds_index, feeds_alias
+from search.write import bulk_create, existing_ids, recent_title_keys
 
 LOG = logging.getLogger(__name__)
 

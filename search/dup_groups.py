@@ -9,7 +9,7 @@ from dataclasses import replace
 from elasticsearch import Elasticsearch
 
 from enrich.near_dup import assign_groups, band_keys
-from mediamon.records import Article, Enrichment
+from mediamon.core.records import Article, Enrichment
 
 LOG = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 from elasticsearch import Elasticsearch
 
+from mediamon.alerts.subscriptions import Subscription
 from search.query import TEXT_FIELDS, run_search
-from search.subscriptions import Subscription
 
 MAX_CANDIDATES = 2000  # articles read per run; beyond that, the watermark stops at the last one read
 SNIPPET_CHARS = 280

@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from mediamon.settings import Settings
+from mediamon.core.settings import Settings
 
 __all__ = [
     "CLUSTER_NAME",
