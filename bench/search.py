@@ -32,9 +32,9 @@ from rich.table import Table
 
 from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir
 from enrich.embed import embedding_text, load_embedder
-from ingest.urls import article_id
-from mediamon.core.records import Article, Enrichment
+from mediamon.core.records import Enrichment, build_article
 from mediamon.core.settings import Settings
+from mediamon.core.urls import article_id
 from search.client import make_client
 from search.documents import article_document
 from search.hybrid import similar_articles
@@ -108,9 +108,8 @@ def _document(article: BenchArticle, vector: np.ndarray, copy: int, model: str) 
     if published is not None:
         published -= copy * COPY_SHIFT
     fetched = (published or datetime(2022, 6, 1, tzinfo=UTC)) + timedelta(hours=1)
-    record = Article(
-        id=article_id(url),
-        url=url,
+    record = build_article(
+        url,
         source_id=article.collection,
         outlet=article.outlet or article.collection,
         title=article.title,

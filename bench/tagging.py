@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bench.news_data import load_articles, news_dir
-from enrich.topics import TOPIC_IDS, TopicTagger, default_tagger
+from enrich.topics import TopicTagger, load_tagger
 from mediamon.core.settings import get_settings
 
 # Gazetteer entities whose "Minsk" is not Belarus: an article that names them must not be tagged `belarus`.
@@ -60,10 +60,11 @@ def tagging_metrics(
     `false_negatives` (id -> list of {id, title, score}), `trap_false_positives` (articles naming a
     Minsk look-alike, tagged `belarus` against their label), `articles`, `seconds`, `articles_per_second`.
     """
-    tagger = tagger or default_tagger()
+    tagger = tagger or load_tagger(get_settings().seeds_dir)
     if not isinstance(labels, Mapping):
         labels = {row["id"]: row.get("topics") or [] for row in labels}
-    counts = {topic: {"tp": 0, "fp": 0, "fn": 0} for topic in TOPIC_IDS}
+    topic_ids = [topic.id for topic in tagger.topics]
+    counts = {topic: {"tp": 0, "fp": 0, "fn": 0} for topic in topic_ids}
     errors: dict[str, dict[str, list[dict[str, Any]]]] = {"fp": {}, "fn": {}}
     traps: list[dict[str, Any]] = []
     seconds = 0.0
@@ -77,7 +78,7 @@ def tagging_metrics(
         article_id = _get(article, "id")
         truth = set(labels.get(article_id, ()))
         predicted = set(tags.topics)
-        for topic in TOPIC_IDS:
+        for topic in topic_ids:
             outcome = {(True, True): "tp", (True, False): "fp", (False, True): "fn"}.get(
                 (topic in predicted, topic in truth)
             )

@@ -8,13 +8,12 @@ from datetime import date
 import numpy as np
 
 from enrich.embed import Embedder, cosine_bounds, embedding_text, load_embedder, match_point, model_languages
-from enrich.gazetteer import load_gazetteer
 from enrich.language import detect_language
-from enrich.near_dup import fingerprint
+from enrich.near_dup import band_keys, fingerprint
 from enrich.relevance import ArticleSignals, RelevanceModel, SeedProfile, build_profiles, relevance, seed_cosines
 from enrich.seeds import load_seeds
 from enrich.timeline import Timeline, load_timeline
-from enrich.topics import TopicTagger, load_topics
+from enrich.topics import TopicTagger, load_tagger
 from mediamon.core.records import Article, Enrichment
 from mediamon.core.settings import Settings
 
@@ -34,7 +33,7 @@ class Enricher:
 def load_enricher(settings: Settings) -> Enricher:
     """Load the model named in settings, the seeds folder's gazetteer and topic rules, and every seed's profile."""
     embedder = load_embedder(settings.model_name, settings.embed_batch_size, settings.embed_prefix)
-    tagger = load_topics(settings.seeds_dir / "topics.yaml", load_gazetteer(settings.seeds_dir / "entities.yaml"))
+    tagger = load_tagger(settings.seeds_dir)
     return Enricher(
         embedder=embedder,
         profiles=build_profiles(load_seeds(settings.seeds_dir), embedder, tagger),
@@ -90,6 +89,7 @@ def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
     cosines = seed_cosines(vectors, enricher.profiles)
     enrichments = []
     for row, article in enumerate(articles):
+        simhash = fingerprint(article.body)
         language = detect_language(article.title, article.body or article.summary, hint=article.language_hint)
         published = article.published_at.date() if article.published_at else None
         signals = article_signals(
@@ -111,7 +111,8 @@ def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
                 seed_similarity={seed_id: round(r.score, 4) for seed_id, r in scores.items()},
                 seed_reasons={seed_id: r.reasons() for seed_id, r in scores.items()},
                 matched_seeds=tuple(p.seed.id for p in enricher.profiles if scores[p.seed.id].score >= p.threshold),
-                simhash=fingerprint(article.body),
+                simhash=simhash,
+                simhash_bands=tuple(band_keys(simhash)) if simhash is not None else (),
             )
         )
     return enrichments

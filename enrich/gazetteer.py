@@ -10,7 +10,6 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ import yaml
 
 from enrich.phrases import PhraseError, PhraseMatcher, tokenize
 from mediamon.core.errors import ConfigError
-from mediamon.core.settings import get_settings
 
 ENTITY_TYPES = frozenset({"person", "country", "place", "organisation", "group", "event"})
 _ID_RE = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
@@ -50,7 +48,7 @@ class Mention:
 
 
 class Gazetteer:
-    """Compiled entities. Build once (`load_gazetteer`, `default_gazetteer`), then scan any number of texts."""
+    """Compiled entities. Build once (`load_gazetteer`), then scan any number of texts."""
 
     def __init__(self, entities: Sequence[Entity]) -> None:
         self.entities = {entity.id: entity for entity in entities}
@@ -144,14 +142,3 @@ def load_gazetteer(path: Path) -> Gazetteer:
     except (OSError, yaml.YAMLError) as exc:
         raise GazetteerError(f"{path}: cannot read: {exc}") from exc
     return Gazetteer(parse_entities(data, str(path)))
-
-
-@lru_cache(maxsize=1)
-def default_gazetteer() -> Gazetteer:
-    """The gazetteer of the configured seeds folder (`entities.yaml`), compiled once per process."""
-    return load_gazetteer(get_settings().seeds_dir / "entities.yaml")
-
-
-def find_entities(text: str) -> dict[str, int]:
-    """Entity id -> mention count in `text`, with the default gazetteer."""
-    return default_gazetteer().find_entities(text)

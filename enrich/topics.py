@@ -21,27 +21,17 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from enrich.gazetteer import Gazetteer, default_gazetteer
+from enrich.gazetteer import Gazetteer, load_gazetteer
 from enrich.phrases import PhraseError, PhraseMatcher, tokenize
 from mediamon.core.errors import ConfigError
-from mediamon.core.settings import get_settings
 
 ENTITY_PREFIX = "entity:"
-TOPIC_IDS = (
-    "belarus",
-    "belarus.election",
-    "belarus.protests",
-    "belarus.repression",
-    "belarus.opposition",
-    "belarus.russia",
-    "belarus.international",
-)
+TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$")
 _WORD_RE = re.compile(r"\w+")
 
 
@@ -258,8 +248,8 @@ def _parse_topic(raw: Any, index: int, source: str, known: list[str], gazetteer:
     if not isinstance(raw, dict):
         raise _fail(source, where, "must be a mapping")
     topic_id = raw.get("id")
-    if topic_id not in TOPIC_IDS:
-        raise _fail(source, where, f"id {topic_id!r} must be one of {list(TOPIC_IDS)}")
+    if not isinstance(topic_id, str) or not TOPIC_ID.match(topic_id):
+        raise _fail(source, where, f"id {topic_id!r} must be dotted lower-case words, e.g. `belarus.protests`")
     where = f"topic {topic_id!r}"
     if topic_id in known:
         raise _fail(source, where, "duplicate id")
@@ -305,9 +295,6 @@ def parse_topics(data: Any, gazetteer: Gazetteer, source: str = "<topics>") -> T
     topics: list[Topic] = []
     for index, raw in enumerate(data["topics"]):
         topics.append(_parse_topic(raw, index, source, [t.id for t in topics], gazetteer))
-    missing = [tid for tid in TOPIC_IDS if tid not in {t.id for t in topics}]
-    if missing:
-        raise TopicsError(f"{source}: topics {missing} are missing")
     return TopicTagger(topics, gazetteer, title_weight)
 
 
@@ -320,17 +307,6 @@ def load_topics(path: Path, gazetteer: Gazetteer) -> TopicTagger:
     return parse_topics(data, gazetteer, str(path))
 
 
-@lru_cache(maxsize=1)
-def default_tagger() -> TopicTagger:
-    """The tagger of the configured seeds folder (`topics.yaml`, `entities.yaml`), compiled once per process."""
-    return load_topics(get_settings().seeds_dir / "topics.yaml", default_gazetteer())
-
-
-def tag(title: str, text: str) -> TopicTags:
-    """Topics of an article with the default rules; see `TopicTagger.tag`."""
-    return default_tagger().tag(title, text)
-
-
-def tag_dict(title: str, text: str) -> dict[str, Any]:
-    """`tag` as plain dicts, ready for JSON."""
-    return tag(title, text).to_dict()
+def load_tagger(seeds_dir: Path) -> TopicTagger:
+    """The tagger of a seeds folder: its topic rules (`topics.yaml`) over its gazetteer (`entities.yaml`)."""
+    return load_topics(seeds_dir / "topics.yaml", load_gazetteer(seeds_dir / "entities.yaml"))

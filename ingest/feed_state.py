@@ -6,67 +6,17 @@ after a poll (`advance`). Storing states is `search/feed_records.py`'s job.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from ingest.feeds import parse_feed
-from ingest.fetch import FetchOutcome, FetchResult
+from ingest.fetch import FetchResult
+from mediamon.core.feeds import HEALTHY, FeedState, FetchOutcome
 from mediamon.core.records import FeedEntry
 from mediamon.core.settings import Settings
 
-
-class FeedStatus(StrEnum):
-    """How the last poll of a feed went (the fixed taxonomy of feed health)."""
-
-    OK = "ok"  # new body, parsed
-    NOT_MODIFIED = "not_modified"  # 304 to our conditional GET
-    UNCHANGED = "unchanged"  # 200, but the same body as last time
-    HTTP_4XX = "http_4xx"
-    HTTP_5XX = "http_5xx"
-    TIMEOUT = "timeout"
-    DNS = "dns"
-    TLS = "tls"
-    TOO_LARGE = "too_large"
-    PARSE_ERROR = "parse_error"
-    BLOCKED = "blocked"
-    ROBOTS = "robots"
-
-
-HEALTHY = frozenset({FeedStatus.OK, FeedStatus.NOT_MODIFIED, FeedStatus.UNCHANGED})
-
-# The fetcher's outcomes in the feed taxonomy. A redirect loop is the URL's fault (as a 4xx is); a refused or
-# reset connection is a network failure like a timeout; a body that is no feed at all is a parse error.
-_FROM_FETCH = {
-    FetchOutcome.OK: FeedStatus.OK,
-    FetchOutcome.NOT_MODIFIED: FeedStatus.NOT_MODIFIED,
-    FetchOutcome.HTTP_4XX: FeedStatus.HTTP_4XX,
-    FetchOutcome.HTTP_5XX: FeedStatus.HTTP_5XX,
-    FetchOutcome.TIMEOUT: FeedStatus.TIMEOUT,
-    FetchOutcome.DNS: FeedStatus.DNS,
-    FetchOutcome.TLS: FeedStatus.TLS,
-    FetchOutcome.TOO_LARGE: FeedStatus.TOO_LARGE,
-    FetchOutcome.PARSE_ERROR: FeedStatus.PARSE_ERROR,
-    FetchOutcome.BLOCKED: FeedStatus.BLOCKED,
-    FetchOutcome.ROBOTS: FeedStatus.ROBOTS,
-    FetchOutcome.BAD_CONTENT: FeedStatus.PARSE_ERROR,
-    FetchOutcome.REDIRECT_LOOP: FeedStatus.HTTP_4XX,
-    FetchOutcome.CONNECT_ERROR: FeedStatus.TIMEOUT,
-}
-
 # How many recent entries the publishing rate is estimated from.
 GAP_ENTRIES = 10
-
-
-def feed_status(outcome: FetchOutcome) -> FeedStatus:
-    """The feed status for a fetch outcome."""
-    return _FROM_FETCH[outcome]
-
-
-def feed_id(url: str) -> str:
-    """The state document id of a feed: a sha256 prefix of its URL as listed."""
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +25,7 @@ class FeedPoll:
 
     feed_url: str
     source_id: str
-    status: FeedStatus
+    status: FetchOutcome
     fetched_at: datetime
     http_status: int | None = None
     error: str | None = None
@@ -94,7 +44,7 @@ class FeedPoll:
     def from_json(cls, data: dict) -> FeedPoll:
         """The inverse of `to_json`."""
         fetched_at = datetime.fromisoformat(data["fetched_at"])
-        return cls(**{**data, "status": FeedStatus(data["status"]), "fetched_at": fetched_at})
+        return cls(**{**data, "status": FetchOutcome(data["status"]), "fetched_at": fetched_at})
 
 
 def publish_gap_minutes(entries: tuple[FeedEntry, ...]) -> float | None:
@@ -112,7 +62,7 @@ def read_feed(
     poll = FeedPoll(
         feed_url=result.requested_url,
         source_id=source_id,
-        status=feed_status(result.status),
+        status=result.status,
         fetched_at=result.fetched_at,
         http_status=result.http_status,
         error=result.error,
@@ -124,8 +74,8 @@ def read_feed(
         return poll, ()
     parsed = parse_feed(result.content, feed_url=result.requested_url, source_id=source_id, headers=result.headers)
     if parsed.problem and not parsed.entries:
-        return replace(poll, status=FeedStatus.PARSE_ERROR, error=parsed.problem), ()
-    status = FeedStatus.UNCHANGED if parsed.body_hash == previous_hash else FeedStatus.OK
+        return replace(poll, status=FetchOutcome.PARSE_ERROR, error=parsed.problem), ()
+    status = FetchOutcome.UNCHANGED if parsed.body_hash == previous_hash else FetchOutcome.OK
     poll = replace(
         poll,
         status=status,
@@ -177,52 +127,6 @@ def next_interval(
     return int(min(policy.max_minutes, max(policy.min_minutes, round(target))))
 
 
-@dataclass(frozen=True, slots=True)
-class FeedState:
-    """Everything kept about one feed (the `_source` of its document in the feeds index)."""
-
-    feed_url: str
-    source_id: str
-    status: FeedStatus
-    last_fetch_at: datetime
-    next_due_at: datetime
-    interval_minutes: int
-    consecutive_failures: int = 0
-    failing_since: datetime | None = None
-    error: str | None = None
-    http_status: int | None = None
-    last_ok_at: datetime | None = None
-    last_new_item_at: datetime | None = None
-    items_seen: int = 0  # articles first indexed from this feed, over its lifetime
-    last_entries: int = 0  # entries in the last body read
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None
-
-    @property
-    def id(self) -> str:
-        """The document id."""
-        return feed_id(self.feed_url)
-
-    def to_document(self) -> dict:
-        """The document `_source`."""
-        doc = asdict(self) | {"status": str(self.status)}
-        for key, value in doc.items():
-            if isinstance(value, datetime):
-                doc[key] = value.isoformat()
-        return doc
-
-    @classmethod
-    def from_document(cls, source: dict) -> FeedState:
-        """The inverse of `to_document`."""
-        data = dict(source)
-        data["status"] = FeedStatus(data["status"])
-        for key in ("last_fetch_at", "next_due_at", "failing_since", "last_ok_at", "last_new_item_at"):
-            if data.get(key):
-                data[key] = datetime.fromisoformat(data[key])
-        return cls(**data)
-
-
 def advance(previous: FeedState | None, poll: FeedPoll, new_items: int, policy: IntervalPolicy) -> FeedState:
     """The state after `poll`, which brought `new_items` articles indexed for the first time.
 
@@ -267,7 +171,7 @@ def advance(previous: FeedState | None, poll: FeedPoll, new_items: int, policy: 
     state = replace(state, last_ok_at=poll.fetched_at, items_seen=state.items_seen + new_items)
     if new_items:
         state = replace(state, last_new_item_at=poll.fetched_at)
-    if poll.status is FeedStatus.NOT_MODIFIED:
+    if poll.status is FetchOutcome.NOT_MODIFIED:
         return replace(state, etag=poll.etag or state.etag, last_modified=poll.last_modified or state.last_modified)
     return replace(
         state, etag=poll.etag, last_modified=poll.last_modified, body_hash=poll.body_hash, last_entries=poll.entries

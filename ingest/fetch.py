@@ -19,7 +19,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from types import TracebackType
 from typing import Literal
 from urllib.robotparser import RobotFileParser
@@ -30,6 +29,7 @@ import tenacity
 from ingest.decode import SNIFF_BYTES, decode_text, looks_binary, looks_like_markup
 from ingest.politeness import HostGate
 from ingest.ssrf import AddressGuard, BlockedAddress, UnresolvableHost, guarded_transport
+from mediamon.core.feeds import FetchOutcome
 from mediamon.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,25 +48,6 @@ ACCEPT = {
 UNKNOWN_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream", "application/unknown"})
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain", "text/xml", "application/xml"})
 FEED_TYPE_HINTS = ("xml", "rss", "atom", "rdf", "json")
-
-
-class FetchOutcome(StrEnum):
-    """What became of one fetch."""
-
-    OK = "ok"
-    NOT_MODIFIED = "not_modified"
-    HTTP_4XX = "http_4xx"
-    HTTP_5XX = "http_5xx"
-    TIMEOUT = "timeout"
-    DNS = "dns"
-    TLS = "tls"
-    TOO_LARGE = "too_large"
-    PARSE_ERROR = "parse_error"  # reserved for feed parsing; the fetcher never sets it
-    BLOCKED = "blocked"
-    ROBOTS = "robots"
-    BAD_CONTENT = "bad_content"
-    REDIRECT_LOOP = "redirect_loop"
-    CONNECT_ERROR = "connect_error"
 
 
 @dataclass(frozen=True, slots=True)

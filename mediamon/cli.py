@@ -163,12 +163,12 @@ def similar(
     """The articles most relevant to a seed story, or most similar to an article or a text."""
     from rich.markup import escape
 
-    from ingest.urls import article_id
-    from mediamon.flows.page_report import PageUnavailable, fetch_report
+    from mediamon.flows.page_report import PageUnavailable
+    from mediamon.flows.similar import similar_to_document, similar_to_url
     from search.client import EsUnavailable, check_health, make_client
     from search.index_versions import articles_alias
     from search.query import SearchError, make_filters
-    from search.seed_matches import similar_to_seed, similar_to_text
+    from search.seed_matches import similar_to_seed
 
     if sum(x is not None for x in (seed, url, text_file)) != 1:
         raise _fail("give exactly one of --seed, --url, --text-file")
@@ -181,16 +181,11 @@ def similar(
             matches = similar_to_seed(client, articles_alias(settings), seed, top, filters)
             _print_matches(matches, f"Top {top} for seed {seed}", as_json)
             return
-        from enrich.embed import load_embedder
-
         if url is not None:
-            page = fetch_report(settings, url)
-            title, body, exclude = page["title"], page["body"], (article_id(url),)
+            hits = similar_to_url(settings, client, url, top, filters)
         else:
             title, _, body = text_file.read_text(encoding="utf-8").partition("\n")
-            exclude = ()
-        embedder = load_embedder(settings.model_name, settings.embed_batch_size, settings.embed_prefix)
-        hits = similar_to_text(client, articles_alias(settings), embedder, title, body, top, filters, exclude)
+            hits = similar_to_document(settings, client, title, body, top, filters)
     except (EsUnavailable, PageUnavailable, SearchError) as exc:
         raise _fail(escape(str(exc))) from None
     _print_matches(hits, f"Top {top} similar to {url or text_file}", as_json)
@@ -396,10 +391,10 @@ def tag(
 ) -> None:
     """Topics, scores, matched terms, entities and dated landmarks for any text."""
     from enrich.timeline import load_timeline
-    from enrich.topics import default_tagger
+    from enrich.topics import load_tagger
 
     title, _, body = text_file.read_text(encoding="utf-8").partition("\n")
-    tagger = default_tagger()
+    tagger = load_tagger(get_settings().seeds_dir)
     result = tagger.tag(title, body).to_dict()
     result["entities"] = tagger.gazetteer.surface_forms(f"{title}\n{body}")
     timeline = load_timeline(get_settings().seeds_dir / "timeline.yaml")
@@ -521,8 +516,8 @@ def feeds_check(
     as_json: JsonFlag = False,
 ) -> None:
     """Fetch every feed once now and show its status and entries; nothing is indexed or stored (exit 1 on failures)."""
-    from ingest.feed_state import HEALTHY
     from ingest.sources import load_sources
+    from mediamon.core.feeds import HEALTHY
     from mediamon.flows.ingest_run import check_feeds
 
     settings = get_settings()
@@ -564,7 +559,7 @@ def feeds_status(
     as_json: JsonFlag = False,
 ) -> None:
     """The health of every polled feed, from the feed state index; failing feeds first."""
-    from ingest.feed_state import HEALTHY
+    from mediamon.core.feeds import HEALTHY
     from search.feed_records import all_states
     from search.index_versions import feeds_alias
 
@@ -638,7 +633,7 @@ def feeds_extraction(
 @app.command("runs")
 def runs(limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 10, as_json: JsonFlag = False) -> None:
     """The last ingest runs: when, how long, feeds by status, articles new / duplicate / failed, seconds per stage."""
-    from mediamon.runs import recent_runs
+    from search.run_records import recent_runs
 
     settings = get_settings()
     client = _healthy_client(settings)

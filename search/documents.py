@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from enrich.near_dup import band_keys, to_hex
-from mediamon.core.records import Article, Enrichment
+from datetime import UTC, datetime
+
+from mediamon.core.records import Article, Enrichment, build_article
 from search.analyzers import language_text
 
 
@@ -38,10 +39,36 @@ def article_document(article: Article, enrichment: Enrichment) -> dict:
         "seed_similarity": dict(enrichment.seed_similarity),
         "seed_reasons": dict(enrichment.seed_reasons),
         "dup_group": enrichment.dup_group,
-        "simhash": to_hex(enrichment.simhash) if enrichment.simhash is not None else None,
-        "simhash_bands": band_keys(enrichment.simhash) if enrichment.simhash is not None else [],
+        "simhash": f"{enrichment.simhash:016x}" if enrichment.simhash is not None else None,
+        "simhash_bands": list(enrichment.simhash_bands),
         "model": enrichment.model,
         "embedding": list(enrichment.embedding),
     }
     document["text_lang"] = language_text(enrichment.language, document)
     return document
+
+
+def article_from_document(doc_id: str, source: dict) -> Article:
+    """The article an indexed document was made from (what enrichment reads of it)."""
+    published = source.get("published_at")
+    return build_article(
+        source["url"],
+        id=doc_id,
+        source_id=source.get("source_id") or "",
+        outlet=source.get("outlet") or "",
+        title=source.get("title") or "",
+        body=source.get("body") or "",
+        summary=source.get("summary") or "",
+        published_at=datetime.fromisoformat(published) if published else None,
+        fetched_at=datetime.fromisoformat(source["fetched_at"]) if source.get("fetched_at") else datetime.now(UTC),
+        extraction_status=source.get("extraction_status") or "ok",
+        language_hint=source.get("language"),
+        authors=tuple(source.get("authors") or ()),
+        image=source.get("image"),
+        feed_url=source.get("feed_url"),
+        final_url=source.get("final_url"),
+        affiliation=source.get("affiliation"),
+        country=source.get("country"),
+        title_key=source.get("title_key"),
+        raw_html=source.get("raw_html"),
+    )

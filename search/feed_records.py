@@ -8,7 +8,7 @@ from datetime import datetime
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import bulk, scan
 
-from ingest.feed_state import FeedState, feed_id
+from mediamon.core.feeds import FeedState, feed_id
 
 MGET_CHUNK = 1000
 

@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 
 from elasticsearch import Elasticsearch
 
-from enrich.embed import Embedder, embedding_text
-from search.hybrid import HybridHit, similar_articles
 from search.query import SearchFilters
 from search.ranked import RankedArticle
 
@@ -55,23 +53,3 @@ def similar_to_seed(
             )
         )
     return matches
-
-
-def similar_to_text(
-    client: Elasticsearch,
-    index: str,
-    embedder: Embedder,
-    title: str,
-    body: str,
-    top: int = 10,
-    filters: SearchFilters | None = None,
-    exclude_ids: tuple[str, ...] = (),
-) -> list[HybridHit]:
-    """Articles closest to any text (a URL's article, a file): BM25 and kNN fused by RRF, within `filters`.
-
-    The text is embedded exactly as the pipeline embeds articles, so its vector is comparable with theirs.
-    """
-    vector = embedder.encode([embedding_text(title, "", body)])[0]
-    return similar_articles(
-        client, index, vector.tolist(), f"{title}\n{body}", filters or SearchFilters(), top, exclude_ids=exclude_ids
-    )

@@ -16,12 +16,12 @@ import yaml
 from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
-from ingest.feed_state import FeedState, FeedStatus
 from mediamon.alerts.match import Candidate, group_stories
 from mediamon.alerts.records import acquire_lease, load_state
 from mediamon.alerts.run import AlertRun, RunStatus, run_alerts
 from mediamon.alerts.subscriptions import load_subscriptions
 from mediamon.cli import app
+from mediamon.core.feeds import FeedState, FetchOutcome
 from mediamon.core.settings import Settings, get_settings
 from search.feed_records import save_states
 from search.index_versions import alerts_alias, ensure_articles_index, ensure_feeds_index
@@ -161,7 +161,7 @@ def bench(settings: Settings, es: Elasticsearch, tmp_path: Path) -> Bench:
     return Bench(local, es)
 
 
-def feed_state(source: str, url: str, status: FeedStatus, **extra) -> FeedState:
+def feed_state(source: str, url: str, status: FetchOutcome, **extra) -> FeedState:
     return FeedState(
         feed_url=url,
         source_id=source,
@@ -202,11 +202,11 @@ def test_an_alert_groups_orders_escapes_and_names_its_blind_spots(bench: Bench, 
         bench.es,
         bench.settings.index_name("mediamon-feeds"),
         [
-            feed_state("reuters", "https://reuters.example/rss", FeedStatus.OK),
-            feed_state("nashaniva", "https://nashaniva.example/rss", FeedStatus.HTTP_4XX,
+            feed_state("reuters", "https://reuters.example/rss", FetchOutcome.OK),
+            feed_state("nashaniva", "https://nashaniva.example/rss", FetchOutcome.HTTP_4XX,
                        consecutive_failures=4, failing_since=T0 - timedelta(hours=5), http_status=404,
                        error="HTTP 404 Not Found"),
-            feed_state("retired", "https://retired.example/rss", FeedStatus.TIMEOUT,
+            feed_state("retired", "https://retired.example/rss", FetchOutcome.TIMEOUT,
                        consecutive_failures=9, failing_since=T0 - timedelta(days=30), error="read timeout"),
         ],
     )  # fmt: skip

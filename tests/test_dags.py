@@ -17,14 +17,14 @@ import yaml
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import bulk
 
-from ingest.feed_state import FeedStatus
-from ingest.urls import canonical_url
+from mediamon.core.feeds import FetchOutcome
 from mediamon.core.settings import PROJECT_ROOT, Settings
+from mediamon.core.urls import canonical_url
 from mediamon.dev.sample_news import build_site, feed_list, item_url, load_items, serve_site
 from mediamon.flows.maintenance import feed_health_report
-from mediamon.runs import recent_runs
 from search.feed_records import all_states
 from search.index_versions import articles_alias, ensure_articles_index, feeds_alias, indices_behind
+from search.run_records import recent_runs
 from search.write import bulk_create
 from tests.smtp_fixtures import smtp_server
 
@@ -155,12 +155,12 @@ def test_ingest_dag_indexes_the_sample_news_and_records_every_failure(dagbag, sa
     assert es.count(index=articles_alias(settings))["count"] == len(items)
     states = {s.feed_url: s for s in all_states(es, feeds_alias(settings))}
     assert len(states) == len(feed_list(sample_run["base_url"])) + 3
-    assert states[extra["broken"]].status is FeedStatus.PARSE_ERROR
-    assert states[extra["missing"]].status is FeedStatus.HTTP_4XX and states[extra["missing"]].http_status == 404
+    assert states[extra["broken"]].status is FetchOutcome.PARSE_ERROR
+    assert states[extra["missing"]].status is FetchOutcome.HTTP_4XX and states[extra["missing"]].http_status == 404
     for url in (extra["broken"], extra["missing"]):
         assert states[url].consecutive_failures == 1 and states[url].failing_since and states[url].error
     healthy = [s for url, s in states.items() if url not in (extra["broken"], extra["missing"])]
-    assert {s.status for s in healthy} == {FeedStatus.OK}
+    assert {s.status for s in healthy} == {FetchOutcome.OK}
     assert sum(s.items_seen for s in healthy) == len(items) and states[extra["gone"]].items_seen == 0
 
     record = recent_runs(es, settings, 1)[0]

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from ingest.sources import Source
+from mediamon.core.runs import RunReport
 from mediamon.core.settings import Settings
 from mediamon.flows.batches import read_jsonl, run_dir
 from mediamon.flows.ingest_run import fetch_feeds, finish_run, new_run_id, select_feeds, update_feed_states
-from mediamon.runs import RunReport, recent_runs
 from search.feed_records import load_states
 from search.index_versions import feeds_alias
+from search.run_records import recent_runs
 from tests.http_fixtures import LocalServer, Reply, Seen
 
 RSS_TYPE = {"Content-Type": "application/rss+xml; charset=utf-8"}

@@ -6,18 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.feed_state import (
-    FeedPoll,
-    FeedState,
-    FeedStatus,
-    IntervalPolicy,
-    advance,
-    feed_status,
-    is_due,
-    next_interval,
-    read_feed,
-)
-from ingest.fetch import FetchOutcome, FetchResult
+from ingest.feed_state import FeedPoll, IntervalPolicy, advance, is_due, next_interval, read_feed
+from ingest.fetch import FetchResult
+from mediamon.core.feeds import FeedState, FetchOutcome
 from mediamon.flows.ingest_run import batch_feeds
 
 POLICY = IntervalPolicy(min_minutes=10, default_minutes=30, max_minutes=360)
@@ -49,34 +40,17 @@ def fetched(status: FetchOutcome = FetchOutcome.OK, content: bytes = RSS, **head
 
 
 @pytest.mark.parametrize(
-    ("outcome", "status"),
-    [
-        (FetchOutcome.OK, FeedStatus.OK),
-        (FetchOutcome.NOT_MODIFIED, FeedStatus.NOT_MODIFIED),
-        (FetchOutcome.HTTP_4XX, FeedStatus.HTTP_4XX),
-        (FetchOutcome.HTTP_5XX, FeedStatus.HTTP_5XX),
-        (FetchOutcome.TIMEOUT, FeedStatus.TIMEOUT),
-        (FetchOutcome.DNS, FeedStatus.DNS),
-        (FetchOutcome.TLS, FeedStatus.TLS),
-        (FetchOutcome.TOO_LARGE, FeedStatus.TOO_LARGE),
-        (FetchOutcome.BLOCKED, FeedStatus.BLOCKED),
-        (FetchOutcome.ROBOTS, FeedStatus.ROBOTS),
-        (FetchOutcome.BAD_CONTENT, FeedStatus.PARSE_ERROR),
-        (FetchOutcome.REDIRECT_LOOP, FeedStatus.HTTP_4XX),
-        (FetchOutcome.CONNECT_ERROR, FeedStatus.TIMEOUT),
-    ],
+    "outcome",
+    [o for o in FetchOutcome if o not in (FetchOutcome.OK, FetchOutcome.UNCHANGED, FetchOutcome.PARSE_ERROR)],
 )
-def test_fetch_outcomes_map_onto_the_feed_taxonomy(outcome, status):
-    assert feed_status(outcome) is status
-
-
-def test_every_fetch_outcome_has_a_feed_status():
-    assert {feed_status(outcome) for outcome in FetchOutcome} <= set(FeedStatus)
+def test_a_fetch_outcome_is_the_polls_status(outcome):
+    poll, entries = read_feed(fetched(outcome), "news")
+    assert poll.status is outcome and entries == ()
 
 
 def test_a_new_body_is_ok_with_its_entries_validators_and_publishing_gap():
     poll, entries = read_feed(fetched(etag='"v1"', **{"last-modified": "Sun, 01 Mar 2026 11:00:00 GMT"}), "news")
-    assert poll.status is FeedStatus.OK
+    assert poll.status is FetchOutcome.OK
     assert [e.url for e in entries] == [f"https://news.example.org/{n}" for n in (1, 2, 3)]
     assert poll.entries == 3 and poll.etag == '"v1"' and poll.last_modified.startswith("Sun")
     assert poll.publish_gap_minutes == pytest.approx(60.0)
@@ -86,19 +60,19 @@ def test_a_new_body_is_ok_with_its_entries_validators_and_publishing_gap():
 def test_the_same_body_again_is_unchanged():
     first, _ = read_feed(fetched(), "news")
     again, entries = read_feed(fetched(), "news", previous_hash=first.body_hash)
-    assert again.status is FeedStatus.UNCHANGED and len(entries) == 3
+    assert again.status is FetchOutcome.UNCHANGED and len(entries) == 3
     edited, _ = read_feed(fetched(content=RSS.replace(b"One", b"Uno")), "news", previous_hash=first.body_hash)
-    assert edited.status is FeedStatus.OK
+    assert edited.status is FetchOutcome.OK
 
 
 def test_a_body_that_is_no_feed_is_a_parse_error_and_failures_keep_their_message():
     poll, entries = read_feed(fetched(content=b"<html><body>Moved to our new site</body></html>"), "news")
-    assert poll.status is FeedStatus.PARSE_ERROR and entries == () and poll.error
+    assert poll.status is FetchOutcome.PARSE_ERROR and entries == () and poll.error
     broken, _ = read_feed(fetched(content=b"<rss version='2.0'><channel><title>x</ti"), "news")
-    assert broken.status is FeedStatus.PARSE_ERROR
+    assert broken.status is FetchOutcome.PARSE_ERROR
     missing, _ = read_feed(fetched(FetchOutcome.HTTP_4XX), "news")
-    assert missing.status is FeedStatus.HTTP_4XX and missing.http_status == 404 and "http_4xx" in missing.error
-    assert read_feed(fetched(FetchOutcome.NOT_MODIFIED), "news")[0].status is FeedStatus.NOT_MODIFIED
+    assert missing.status is FetchOutcome.HTTP_4XX and missing.http_status == 404 and "http_4xx" in missing.error
+    assert read_feed(fetched(FetchOutcome.NOT_MODIFIED), "news")[0].status is FetchOutcome.NOT_MODIFIED
 
 
 def test_new_items_set_the_interval_to_the_publishing_gap_within_bounds():
@@ -130,15 +104,15 @@ def test_a_source_override_fixes_the_interval_and_is_the_base_of_its_backoff():
     assert next_interval(30, POLICY, failures=9, override=600) == 600  # an override above the maximum caps itself
 
 
-def poll(status: FeedStatus, at: datetime = NOW, **fields) -> FeedPoll:
+def poll(status: FetchOutcome, at: datetime = NOW, **fields) -> FeedPoll:
     return FeedPoll(feed_url=URL, source_id="news", status=status, fetched_at=at, **fields)
 
 
 def test_a_first_poll_makes_a_state_due_after_its_interval():
     state = advance(
-        None, poll(FeedStatus.OK, etag="e1", body_hash="h1", entries=3, publish_gap_minutes=20.0), 3, POLICY
+        None, poll(FetchOutcome.OK, etag="e1", body_hash="h1", entries=3, publish_gap_minutes=20.0), 3, POLICY
     )
-    assert state.status is FeedStatus.OK and state.interval_minutes == 20
+    assert state.status is FetchOutcome.OK and state.interval_minutes == 20
     assert state.next_due_at == NOW + timedelta(minutes=20)
     assert state.items_seen == 3 and state.last_new_item_at == NOW and state.last_ok_at == NOW
     assert (state.etag, state.body_hash, state.last_entries, state.consecutive_failures) == ("e1", "h1", 3, 0)
@@ -147,30 +121,30 @@ def test_a_first_poll_makes_a_state_due_after_its_interval():
 
 
 def test_failures_count_up_keep_the_validators_and_recovery_starts_from_the_default():
-    healthy = advance(None, poll(FeedStatus.OK, etag="e1", body_hash="h1", entries=3), 3, POLICY)
-    first = advance(healthy, poll(FeedStatus.HTTP_5XX, NOW + timedelta(hours=1), error="HTTP 503"), 0, POLICY)
-    second = advance(first, poll(FeedStatus.TIMEOUT, NOW + timedelta(hours=2), error="timed out"), 0, POLICY)
+    healthy = advance(None, poll(FetchOutcome.OK, etag="e1", body_hash="h1", entries=3), 3, POLICY)
+    first = advance(healthy, poll(FetchOutcome.HTTP_5XX, NOW + timedelta(hours=1), error="HTTP 503"), 0, POLICY)
+    second = advance(first, poll(FetchOutcome.TIMEOUT, NOW + timedelta(hours=2), error="timed out"), 0, POLICY)
     assert (first.consecutive_failures, second.consecutive_failures) == (1, 2)
     assert first.failing_since == second.failing_since == NOW + timedelta(hours=1)
     assert second.error == "timed out" and second.interval_minutes == 120
     assert (second.etag, second.body_hash, second.last_ok_at) == ("e1", "h1", NOW)
-    back = advance(second, poll(FeedStatus.NOT_MODIFIED, NOW + timedelta(hours=4)), 0, POLICY)
+    back = advance(second, poll(FetchOutcome.NOT_MODIFIED, NOW + timedelta(hours=4)), 0, POLICY)
     assert back.consecutive_failures == 0 and back.failing_since is None and back.error is None
     assert back.interval_minutes == 45 and back.etag == "e1" and back.body_hash == "h1"
     assert back.items_seen == 3 and back.last_new_item_at == NOW
 
 
 def test_an_unparsable_body_does_not_replace_the_last_good_hash():
-    healthy = advance(None, poll(FeedStatus.OK, etag="e1", body_hash="h1"), 0, POLICY)
-    broken = advance(healthy, poll(FeedStatus.PARSE_ERROR, error="not a feed"), 0, POLICY)
+    healthy = advance(None, poll(FetchOutcome.OK, etag="e1", body_hash="h1"), 0, POLICY)
+    broken = advance(healthy, poll(FetchOutcome.PARSE_ERROR, error="not a feed"), 0, POLICY)
     assert broken.body_hash == "h1" and broken.etag == "e1" and broken.consecutive_failures == 1
 
 
 def test_state_documents_round_trip():
-    state = advance(None, poll(FeedStatus.OK, etag="e1", body_hash="h1"), 2, POLICY)
+    state = advance(None, poll(FetchOutcome.OK, etag="e1", body_hash="h1"), 2, POLICY)
     assert FeedState.from_document(state.to_document()) == state
-    assert FeedPoll.from_json(poll(FeedStatus.TLS, error="bad cert").to_json()) == poll(
-        FeedStatus.TLS, error="bad cert"
+    assert FeedPoll.from_json(poll(FetchOutcome.TLS, error="bad cert").to_json()) == poll(
+        FetchOutcome.TLS, error="bad cert"
     )
 
 

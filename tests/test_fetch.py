@@ -16,8 +16,9 @@ from email.utils import format_datetime
 
 import pytest
 
-from ingest.fetch import Fetcher, FetchOutcome, Validators, retry_after_seconds
+from ingest.fetch import Fetcher, Validators, retry_after_seconds
 from ingest.ssrf import is_public_address
+from mediamon.core.feeds import FetchOutcome
 from mediamon.core.settings import Settings
 from tests.http_fixtures import LocalServer, Reply, Seen
 

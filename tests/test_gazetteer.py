@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from enrich.gazetteer import Gazetteer, GazetteerError, default_gazetteer, load_gazetteer, parse_entities
+from enrich.gazetteer import Gazetteer, GazetteerError, load_gazetteer, parse_entities
 from enrich.phrases import PhraseMatcher, fold
+from mediamon.core.settings import Settings
 
 # One sentence per language naming Lukashenko, Tsikhanouskaya and Belarus, written for these tests.
 CROSS_SCRIPT = {
@@ -27,7 +28,7 @@ CROSS_SCRIPT = {
 
 @pytest.fixture(scope="module")
 def gazetteer():
-    return default_gazetteer()
+    return load_gazetteer(Settings().seeds_dir / "entities.yaml")
 
 
 @pytest.mark.parametrize("lang", sorted(CROSS_SCRIPT))

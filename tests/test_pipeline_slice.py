@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ingest.sources import Source
-from ingest.urls import canonical_url
 from mediamon.core.settings import Settings
+from mediamon.core.urls import canonical_url
 from mediamon.dev.sample_news import feed_list, item_url, load_items, serve_sample_news
 from mediamon.flows.ingest_run import RunReport, run_once
 from search.index_versions import articles_alias

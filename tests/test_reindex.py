@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from enrich.annotate import Enricher, annotate, load_enricher
 from mediamon.cli import app
-from mediamon.core.records import Article
+from mediamon.core.records import Article, build_article
 from mediamon.core.settings import Settings, get_settings
 from mediamon.flows.reindex import ReindexError, delete_unaliased, reindex_articles, reindex_needed
 from search.documents import article_document
@@ -45,9 +45,9 @@ def enricher() -> Enricher:
 
 def article(key: str) -> Article:
     title, body = STORIES[key]
-    return Article(
+    return build_article(
+        f"https://news.example/{key}",
         id=key,
-        url=f"https://news.example/{key}",
         source_id="news",
         outlet="News",
         title=title,

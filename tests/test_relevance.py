@@ -11,7 +11,7 @@ import pytest
 
 from enrich.annotate import annotate, article_signals, load_enricher, standfirst_and_body
 from enrich.relevance import ArticleSignals, RelevanceModel, calibrated, entity_profile, relevance, time_signal
-from mediamon.core.records import Article
+from mediamon.core.records import build_article
 from mediamon.core.settings import Settings
 from mediamon.dev.sample_news import load_items
 
@@ -27,9 +27,9 @@ def enricher():
 def scored(enricher):
     items = load_items()
     articles = [
-        Article(
+        build_article(
+            f"http://127.0.0.1/{item.id}",
             id=item.id,
-            url=f"http://127.0.0.1/{item.id}",
             source_id=item.source,
             outlet=item.source,
             title=item.title,

@@ -2,7 +2,7 @@ import hashlib
 
 import pytest
 
-from ingest.urls import article_id, canonical_url, is_tracking_param
+from mediamon.core.urls import article_id, canonical_url, is_tracking_param
 
 
 @pytest.mark.parametrize(

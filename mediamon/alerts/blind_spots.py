@@ -9,9 +9,9 @@ from datetime import datetime
 
 from elasticsearch import Elasticsearch
 
-from ingest.feed_state import HEALTHY, FeedState
 from ingest.sources import Source
 from mediamon.alerts.subscriptions import Subscription
+from mediamon.core.feeds import HEALTHY, FeedState
 
 MAX_FEEDS = 1000
 

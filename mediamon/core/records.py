@@ -1,9 +1,13 @@
-"""The records that move through the pipeline: a feed entry, an extracted article, its enrichment."""
+"""The records that move through the pipeline: a feed entry, an extracted article (and its one builder), its
+enrichment."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
+
+from mediamon.core.urls import article_id, canonical_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,18 @@ class Article:
     raw_html: str | None = None  # the page as fetched, gzip then base64, for re-extraction later
 
 
+def build_article(url: str, *, id: str | None = None, published_at: datetime | None = None, **fields: Any) -> Article:
+    """The one way to make an Article: at the canonical form of `url`, its id the hash of that URL unless one is
+    given (an import's own id, a stored document's), a naive publication time read as UTC.
+
+    Raises ValueError when `url` is not an absolute http(s) URL.
+    """
+    url = canonical_url(url)
+    if published_at is not None and published_at.tzinfo is None:
+        published_at = published_at.replace(tzinfo=UTC)
+    return Article(id=id or article_id(url), url=url, published_at=published_at, **fields)
+
+
 @dataclass(frozen=True, slots=True)
 class Enrichment:
     """What `enrich/` adds to an article: language, vector, topics, entities and relevance to each seed."""
@@ -61,3 +77,4 @@ class Enrichment:
     matched_seeds: tuple[str, ...] = ()
     dup_group: str | None = None
     simhash: int | None = None  # SimHash of the body (None: too short to compare)
+    simhash_bands: tuple[str, ...] = ()  # its near-duplicate lookup keys (enrich/near_dup.py)

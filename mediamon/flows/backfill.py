@@ -13,14 +13,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from enrich.annotate import annotate, load_enricher
-from ingest.urls import article_id, canonical_url
-from mediamon.core.records import Article
+from mediamon.core.records import Article, build_article
 from mediamon.core.settings import Settings
+from mediamon.flows.indexing import index_enriched
 from search.client import check_health, make_client
-from search.documents import article_document
-from search.dup_groups import group_near_duplicates
 from search.index_versions import ensure_articles_index
-from search.write import bulk_create
 
 LOG = logging.getLogger(__name__)
 CHUNK = 256
@@ -52,19 +49,15 @@ class ImportReport:
 
 
 def _article(row: ImportedArticle, now: datetime) -> Article:
-    url = canonical_url(row.url)
-    published = row.published
-    if published is not None and published.tzinfo is None:
-        published = published.replace(tzinfo=UTC)
-    return Article(
-        id=row.id or article_id(url),
-        url=url,
+    return build_article(
+        row.url,
+        id=row.id,
         source_id=row.source,
         outlet=row.source,
         title=row.title,
         body=row.body,
         summary=row.summary,
-        published_at=published,
+        published_at=row.published,
         fetched_at=now,
         extraction_status="imported",
         language_hint=row.lang,
@@ -95,9 +88,7 @@ def import_jsonl(settings: Settings, path: Path) -> ImportReport:
     alias = ensure_articles_index(client, settings, enricher.embedder.dims, enricher.embedder.model_id)
     articles = _articles(path, report)
     while chunk := list(islice(articles, CHUNK)):
-        rows = group_near_duplicates(client, alias, list(zip(chunk, annotate(chunk, enricher), strict=True)))
-        result = bulk_create(client, alias, ((a.id, article_document(a, e)) for a, e in rows))
-        client.indices.refresh(index=alias)  # the next chunk's near-duplicate lookup sees this one
+        result = index_enriched(client, alias, list(zip(chunk, annotate(chunk, enricher), strict=True)))
         report.indexed += result.created
         report.duplicates += result.duplicates
         report.errors.extend(f"{path}: article {doc_id}: {reason}" for doc_id, reason in result.failed.items())

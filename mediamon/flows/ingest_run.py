@@ -9,8 +9,6 @@ down does fail it (the DAG retries).
 
 from __future__ import annotations
 
-import base64
-import gzip
 import logging
 import multiprocessing
 import shutil
@@ -22,19 +20,21 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypedDict
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from elasticsearch import Elasticsearch
 
 from enrich.annotate import Enricher, annotate, load_enricher
 from ingest.dedup import title_key
-from ingest.extract import extract_page
-from ingest.feed_state import HEALTHY, FeedPoll, FeedStatus, IntervalPolicy, advance, is_due, read_feed
-from ingest.fetch import Fetcher, FetchResult, Validators
+from ingest.feed_state import FeedPoll, IntervalPolicy, advance, is_due, read_feed
+from ingest.fetch import Fetcher, Validators
+from ingest.pages import article_from_page
 from ingest.sources import Source, load_sources
-from ingest.urls import article_id, canonical_url
+from mediamon.core.feeds import HEALTHY, FetchOutcome
 from mediamon.core.records import Article, Enrichment, FeedEntry
+from mediamon.core.runs import RunReport
 from mediamon.core.settings import Settings
+from mediamon.core.urls import article_id
 from mediamon.flows.batches import (
     batch_part,
     batch_path,
@@ -48,13 +48,12 @@ from mediamon.flows.batches import (
     write_jsonl,
     write_stats,
 )
-from mediamon.runs import RunReport, save_run
+from mediamon.flows.indexing import index_enriched
 from search.client import check_health, make_client
-from search.documents import article_document
-from search.dup_groups import group_near_duplicates
 from search.feed_records import load_states, save_states
 from search.index_versions import articles_alias, ensure_articles_index, ensure_feeds_index, feeds_alias
-from search.write import bulk_create, existing_ids, recent_title_keys
+from search.run_records import save_run
+from search.write import existing_ids, recent_title_keys
 
 LOG = logging.getLogger(__name__)
 
@@ -212,7 +211,7 @@ def fetch_feeds(settings: Settings, run_id: str, batch: FeedBatch, *, conditiona
             polls.append(poll)
             if poll.status not in HEALTHY:
                 LOG.warning("skipped feed %r because %s: %s", poll.feed_url, poll.status, poll.error)
-            elif poll.status is FeedStatus.OK or not conditional:
+            elif poll.status is FetchOutcome.OK or not conditional:
                 entries.extend(found)
     new, known = _unknown_entries(client, articles_alias(settings), entries, settings.repost_days)
     write_jsonl(batch_path(folder, "feeds", batch["part"]), (poll.to_json() for poll in polls))
@@ -221,48 +220,6 @@ def fetch_feeds(settings: Settings, run_id: str, batch: FeedBatch, *, conditiona
     stats = {"seconds": _seconds(started), "entries": len(entries), "known": known, "new": len(new)}
     write_stats(folder, "feeds", batch["part"], stats)
     return str(path)
-
-
-def _canonical(declared: str | None, final_url: str) -> str:
-    """The page's `<link rel=canonical>` (made absolute) when it is a usable URL, else the URL we ended at."""
-    if declared:
-        try:
-            return canonical_url(urljoin(final_url, declared))
-        except ValueError:
-            LOG.info("ignored canonical link %r of %s", declared, final_url)
-    return canonical_url(final_url)
-
-
-def _article(entry: FeedEntry, page: FetchResult, source: Source, keep_raw: bool) -> Article:
-    extraction = extract_page(page.text or "", url=page.final_url)
-    body, status = extraction.body, extraction.status
-    if status != "ok" and len(entry.summary) > len(body):
-        body, status = entry.summary, "feed_summary"
-    canonical = _canonical(extraction.canonical_url, page.final_url)
-    published = entry.published
-    if published is None and extraction.published is not None:
-        published = datetime(*extraction.published.timetuple()[:3], tzinfo=UTC)
-    return Article(
-        id=article_id(canonical),
-        url=canonical,
-        source_id=source.id,
-        outlet=source.name,
-        title=extraction.title or entry.title,
-        body=body,
-        summary=extraction.description or entry.summary,
-        published_at=published,
-        fetched_at=page.fetched_at,
-        extraction_status=status,
-        language_hint=extraction.language_hint or source.language,
-        authors=extraction.authors,
-        image=extraction.image,
-        feed_url=entry.feed_url,
-        final_url=page.final_url,
-        affiliation=source.affiliation,
-        country=source.country,
-        title_key=title_key(source.id, entry.title or extraction.title),
-        raw_html=base64.b64encode(gzip.compress(page.content)).decode("ascii") if keep_raw and page.content else None,
-    )
 
 
 def fetch_articles(settings: Settings, run_id: str, entries_path: str) -> str:
@@ -282,7 +239,7 @@ def fetch_articles(settings: Settings, run_id: str, entries_path: str) -> str:
                     failures.append({"stage": "fetch", "url": page.requested_url, "reason": reason})
                     LOG.warning("skipped article %r because %s", page.requested_url, reason)
                     continue
-                articles.append(_article(entry, page, sources[entry.source_id], settings.keep_raw_html))
+                articles.append(article_from_page(entry, page, sources[entry.source_id], settings.keep_raw_html))
     path = batch_path(folder, "articles", part)
     write_jsonl(path, (to_json(article) for article in articles))
     stats = {"seconds": _seconds(started), "fetched": len(articles), "failures": failures}
@@ -333,9 +290,7 @@ def index_articles(settings: Settings, run_id: str, enriched_paths: Iterable[str
             continue
         alias = alias or ensure_articles_index(client, settings, len(rows[0][1].embedding), rows[0][1].model)
         there = existing_ids(client, alias, (article.id for article, _ in rows))
-        rows = group_near_duplicates(client, alias, rows)
-        result = bulk_create(client, alias, ((a.id, article_document(a, e)) for a, e in rows))
-        client.indices.refresh(index=alias)  # the next batch's near-duplicate lookup sees this one
+        result = index_enriched(client, alias, rows)
         indexed, duplicates = indexed + result.created, duplicates + result.duplicates
         for article, _ in rows:
             if article.id in result.failed:

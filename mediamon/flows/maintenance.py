@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from elasticsearch import Elasticsearch
 
-from ingest.feed_state import FeedState
+from mediamon.core.feeds import FeedState
 from mediamon.core.settings import Settings
 from mediamon.flows.reindex import ReindexReport, reindex_articles, reindex_needed
 from search.client import check_health, make_client

@@ -14,17 +14,15 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from itertools import islice
 
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
 
 from enrich.annotate import Enricher, annotate
-from mediamon.core.records import Article
 from mediamon.core.settings import Settings
 from search.analyzers import language_text
-from search.documents import article_document
+from search.documents import article_document, article_from_document
 from search.index_versions import articles_alias, create_articles_index, indices_behind, models_in, next_version
 from search.write import bulk_create, existing_ids
 
@@ -173,7 +171,7 @@ def _documents(hits: list[dict], enricher: Enricher, report: ReindexReport) -> I
         if hit["_source"].get("model") != model or len(hit["_source"].get("embedding") or ()) != dims
     ]
     if stale:
-        articles = [article_from_source(hit["_id"], hit["_source"]) for hit in stale]
+        articles = [article_from_document(hit["_id"], hit["_source"]) for hit in stale]
         renewed = {
             article.id: article_document(
                 article, dataclasses.replace(enrichment, dup_group=hit["_source"].get("dup_group"))
@@ -189,29 +187,3 @@ def _documents(hits: list[dict], enricher: Enricher, report: ReindexReport) -> I
             source = dict(hit["_source"])
             source["text_lang"] = language_text(source.get("language"), source)
         yield hit["_id"], source
-
-
-def article_from_source(doc_id: str, source: dict) -> Article:
-    """The article an indexed document was made from (what enrichment reads of it)."""
-    published = source.get("published_at")
-    return Article(
-        id=doc_id,
-        url=source.get("url") or "",
-        source_id=source.get("source_id") or "",
-        outlet=source.get("outlet") or "",
-        title=source.get("title") or "",
-        body=source.get("body") or "",
-        summary=source.get("summary") or "",
-        published_at=datetime.fromisoformat(published) if published else None,
-        fetched_at=datetime.fromisoformat(source["fetched_at"]) if source.get("fetched_at") else datetime.now(UTC),
-        extraction_status=source.get("extraction_status") or "ok",
-        language_hint=source.get("language"),
-        authors=tuple(source.get("authors") or ()),
-        image=source.get("image"),
-        feed_url=source.get("feed_url"),
-        final_url=source.get("final_url"),
-        affiliation=source.get("affiliation"),
-        country=source.get("country"),
-        title_key=source.get("title_key"),
-        raw_html=source.get("raw_html"),
-    )
