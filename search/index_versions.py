@@ -169,3 +169,32 @@ def delete_prefixed(client: Elasticsearch, prefix: str) -> list[str]:
     for template in reply.get("index_templates", []):
         client.indices.delete_index_template(name=template["name"])
     return indices
+
+
+def move_alias(client: Elasticsearch, alias: str, sources: list[str], target: str) -> None:
+    """Point `alias` (as write alias) at `target` instead of `sources`, in one atomic `_aliases` call."""
+    client.indices.update_aliases(
+        actions=[
+            *({"remove": {"index": index, "alias": alias}} for index in sources),
+            {"add": {"index": target, "alias": alias, "is_write_index": True}},
+        ]
+    )
+
+
+def reindex_needed(client: Elasticsearch, settings: Settings, model: str) -> str | None:
+    """Why the articles must be reindexed for `model` (vectors of another model), or None."""
+    alias = articles_alias(settings)
+    if not client.indices.exists_alias(name=alias):
+        return None
+    others = sorted(set(models_in(client, alias)) - {model})
+    return f"{alias} holds vectors of {', '.join(others)}, the settings name {model}" if others else None
+
+
+def delete_unaliased(client: Elasticsearch, settings: Settings) -> list[str]:
+    """Delete the article index versions the alias no longer points to (left by reindexing); returns their names."""
+    alias = articles_alias(settings)
+    live = set(indices_behind(client, alias)) if client.indices.exists_alias(name=alias) else set()
+    old = sorted(set(client.indices.get(index=f"{alias}-v*", allow_no_indices=True)) - live)
+    if old:
+        client.indices.delete(index=",".join(old))
+    return old

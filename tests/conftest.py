@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -12,7 +12,7 @@ from elasticsearch import Elasticsearch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from mediamon.core.settings import Settings  # noqa: E402
+from mediamon.core.settings import Settings, get_settings  # noqa: E402
 from search.client import EsUnavailable, check_health, make_client  # noqa: E402
 from search.index_versions import delete_prefixed  # noqa: E402
 
@@ -38,3 +38,17 @@ def es(settings: Settings) -> Iterator[Elasticsearch]:
     yield client
     delete_prefixed(client, SESSION_PREFIX)
     client.close()
+
+
+@pytest.fixture
+def cli_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Settings]]:
+    """Point the CLI's settings (read from `MEDIAMON_*` variables) at these values for one test."""
+
+    def use(**values: str) -> Settings:
+        for name, value in values.items():
+            monkeypatch.setenv(f"MEDIAMON_{name.upper()}", value)
+        get_settings.cache_clear()
+        return get_settings()
+
+    yield use
+    get_settings.cache_clear()

@@ -10,7 +10,8 @@ import yaml
 from typer.testing import CliRunner
 
 from ingest.sources import Source
-from mediamon.cli import app, console
+from mediamon.cli import app
+from mediamon.cli.common import console
 from mediamon.core.settings import Settings, get_settings
 from mediamon.flows.ingest_run import fetch_feeds, finish_run, new_run_id, select_feeds, update_feed_states
 from tests.http_fixtures import LocalServer, Reply

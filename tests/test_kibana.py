@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from typer.testing import CliRunner
 
-from mediamon.core.settings import Settings
 from search.index_versions import ARTICLES, FEEDS, MAPPINGS_DIR
 from search.kibana.objects import (
     ARTICLES_VIEW,
@@ -296,10 +295,10 @@ def test_import_needs_an_ndjson_file(tmp_path: Path) -> None:
         import_saved_objects("http://127.0.0.1:9", path)
 
 
-def test_cli_export_and_import(kibana: _Kibana, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_export_and_import(kibana: _Kibana, tmp_path: Path, cli_settings) -> None:
     from mediamon import cli
 
-    monkeypatch.setattr(cli, "get_settings", lambda: Settings(index_prefix=""))
+    cli_settings(index_prefix="")
     app = cli.app
     runner = CliRunner()
     target = tmp_path / "k.ndjson"

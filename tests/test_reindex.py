@@ -15,9 +15,15 @@ from enrich.annotate import Enricher, annotate, load_enricher
 from mediamon.cli import app
 from mediamon.core.records import Article, build_article
 from mediamon.core.settings import Settings, get_settings
-from mediamon.flows.reindex import ReindexError, delete_unaliased, reindex_articles, reindex_needed
+from mediamon.flows.reindex import ReindexError, reindex_articles
 from search.documents import article_document
-from search.index_versions import MappingMismatch, ensure_articles_index, indices_behind
+from search.index_versions import (
+    MappingMismatch,
+    delete_unaliased,
+    ensure_articles_index,
+    indices_behind,
+    reindex_needed,
+)
 from search.write import bulk_create
 
 SEED = "belarus-2020-09"

@@ -208,10 +208,10 @@ def test_hybrid_filters_apply_inside_knn(es: Elasticsearch, index: str) -> None:
     assert "d7" not in ids(hits) and {"d2", "d3", "d6", "d9"}.isdisjoint(ids(hits))
 
 
-def test_cli_search_json(index: str, search_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_search_json(index: str, search_settings: Settings, cli_settings) -> None:
     from mediamon import cli
 
-    monkeypatch.setattr(cli, "get_settings", lambda: search_settings)
+    cli_settings(index_prefix=search_settings.index_prefix)
     result = CliRunner().invoke(cli.app, ["search", "Putin", "--lang", "de", "--lang", "ru", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
@@ -219,10 +219,10 @@ def test_cli_search_json(index: str, search_settings: Settings, monkeypatch: pyt
     assert rows[0]["highlights"]["title"] == ["Lukaschenko und <em>Putin</em> einigen sich auf Kredit"]
 
 
-def test_cli_search_table_and_bad_query(index: str, search_settings: Settings, monkeypatch) -> None:
+def test_cli_search_table_and_bad_query(index: str, search_settings: Settings, cli_settings) -> None:
     from mediamon import cli
 
-    monkeypatch.setattr(cli, "get_settings", lambda: search_settings)
+    cli_settings(index_prefix=search_settings.index_prefix)
     runner = CliRunner()
     result = runner.invoke(cli.app, ["search", '"Putin in Sochi"', "--since", "2020-09-01", "--seed", SEED])
     assert result.exit_code == 0, result.output

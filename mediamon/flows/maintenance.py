@@ -13,11 +13,11 @@ from elasticsearch import Elasticsearch
 
 from mediamon.core.feeds import FeedState
 from mediamon.core.settings import Settings
-from mediamon.flows.reindex import ReindexReport, reindex_articles, reindex_needed
+from mediamon.flows.reindex import ReindexReport, reindex_articles
 from search.client import check_health, make_client
 from search.extraction_drift import SourceExtraction, extraction_by_source
 from search.feed_records import failing_since
-from search.index_versions import articles_alias, feeds_alias
+from search.index_versions import articles_alias, feeds_alias, reindex_needed
 from search.retention import delete_matching
 
 LOG = logging.getLogger(__name__)

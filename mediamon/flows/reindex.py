@@ -4,7 +4,7 @@
 every article of the live index into it (scan + bulk `create`), re-enriching the articles whose vectors come from
 another model than the one in settings (a new model means new vectors and new relevance scores, never a mix of
 vector spaces), then points the alias at the new index in one atomic `_aliases` call and copies what writers added
-to the old index meanwhile. The old index is kept until `delete_unaliased` is asked to remove it.
+to the old index meanwhile. The old index is kept until `search.index_versions.delete_unaliased` removes it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from enrich.annotate import Enricher, annotate
 from mediamon.core.settings import Settings
 from search.analyzers import language_text
 from search.documents import article_document, article_from_document
-from search.index_versions import articles_alias, create_articles_index, indices_behind, models_in, next_version
+from search.index_versions import articles_alias, create_articles_index, indices_behind, move_alias, next_version
 from search.write import bulk_create, existing_ids
 
 LOG = logging.getLogger(__name__)
@@ -55,15 +55,6 @@ class ReindexReport:
         return dataclasses.asdict(self)
 
 
-def reindex_needed(client: Elasticsearch, settings: Settings, model: str) -> str | None:
-    """Why the articles must be reindexed for `model` (vectors of another model), or None."""
-    alias = articles_alias(settings)
-    if not client.indices.exists_alias(name=alias):
-        return None
-    others = sorted(set(models_in(client, alias)) - {model})
-    return f"{alias} holds vectors of {', '.join(others)}, the settings name {model}" if others else None
-
-
 def reindex_articles(
     client: Elasticsearch,
     settings: Settings,
@@ -91,12 +82,7 @@ def reindex_articles(
             first = "; ".join(f"{doc_id}: {reason}" for doc_id, reason in list(report.failed.items())[:3])
             raise ReindexError(f"{len(report.failed)} articles could not be copied into {target} ({first})")
         client.indices.refresh(index=target)
-        client.indices.update_aliases(
-            actions=[
-                *({"remove": {"index": index, "alias": alias}} for index in sources),
-                {"add": {"index": target, "alias": alias, "is_write_index": True}},
-            ]
-        )
+        move_alias(client, alias, sources, target)
     except Exception:
         client.options(ignore_status=404).indices.delete(index=target)
         raise
@@ -116,16 +102,6 @@ def reindex_articles(
         len(report.failed),
     )
     return report
-
-
-def delete_unaliased(client: Elasticsearch, settings: Settings) -> list[str]:
-    """Delete the article index versions the alias no longer points to (left by reindexing); returns their names."""
-    alias = articles_alias(settings)
-    live = set(indices_behind(client, alias)) if client.indices.exists_alias(name=alias) else set()
-    old = sorted(set(client.indices.get(index=f"{alias}-v*", allow_no_indices=True)) - live)
-    if old:
-        client.indices.delete(index=",".join(old))
-    return old
 
 
 def _copy(

@@ -1,0 +1,119 @@
+"""`mediamon alerts list|run|preview`: alert emails of new matching coverage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mediamon.cli.app import app
+from mediamon.cli.common import JsonFlag, console, fail
+from mediamon.core.settings import get_settings
+
+group = typer.Typer(no_args_is_help=True, help="Alert emails of new matching coverage (seeds/subscriptions.yaml).")
+app.add_typer(group, name="alerts")
+
+
+@group.command("list")
+def alerts_list(as_json: JsonFlag = False) -> None:
+    """The subscriptions. Bad entries are reported with file and line (exit code 1)."""
+    from rich.markup import escape
+
+    from mediamon.alerts.render import Labels, describe_follows
+    from mediamon.alerts.subscriptions import load_subscriptions
+
+    settings = get_settings()
+    loaded = load_subscriptions(settings.subscriptions_path, settings.seeds_dir)
+    if as_json:
+        rows = [s.model_dump(mode="json") for s in loaded.subscriptions]
+        print(
+            json.dumps({"subscriptions": rows, "errors": [str(e) for e in loaded.errors]}, ensure_ascii=False, indent=2)
+        )
+    else:
+        table = Table(title=f"{len(loaded.subscriptions)} subscriptions")
+        for column in ("id", "name", "frequency", "max", "recipients", "follows"):
+            table.add_column(column, overflow="fold")
+        for s in loaded.subscriptions:
+            cells = (s.id, s.name, str(s.frequency), str(s.max_items), "\n".join(s.recipients))
+            table.add_row(*map(escape, cells), escape(describe_follows(s, Labels())))
+        console.print(table)
+        for error in loaded.errors:
+            console.print(f"[yellow]bad subscription[/yellow] {escape(str(error))}", highlight=False)
+    if loaded.errors:
+        raise typer.Exit(code=1)
+
+
+@group.command("run")
+def alerts_run(
+    subscription: Annotated[
+        list[str] | None, typer.Option("--subscription", "-s", help="Only this subscription id (repeatable).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would be sent, text part included; send and record nothing.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Send digests that are not due yet.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Email every due subscription its new matching stories (exit 1 when a send failed or an entry is bad)."""
+    from rich.markup import escape
+
+    from mediamon.alerts.run import RunStatus, UnknownSubscription, run_alerts
+    from search.client import EsUnavailable
+
+    try:
+        result = run_alerts(get_settings(), subscription_ids=subscription, dry_run=dry_run, force=force)
+    except (EsUnavailable, UnknownSubscription, ValueError) as exc:
+        raise fail(escape(str(exc))) from None
+    if as_json:
+        rows = [o.as_dict() | ({"text": o.email.text} if dry_run and o.email else {}) for o in result.outcomes]
+        print(json.dumps({"outcomes": rows, "invalid": result.invalid}, ensure_ascii=False, indent=2))
+    else:
+        for o in result.outcomes:
+            line = f"{o.subscription}: {o.status}"
+            if o.stories:
+                line += f", {o.stories} stories ({o.articles} articles, {o.omitted} over the cap)"
+            console.print(escape(line + (f": {o.error}" if o.error else "")), highlight=False)
+            for address, reason in o.refused.items():
+                console.print(f"  [yellow]refused[/yellow] {escape(address)}: {escape(reason)}", highlight=False)
+            if o.status is RunStatus.DRY_RUN and o.email:
+                print(f"To: {', '.join(o.email.recipients)}\nSubject: {o.email.subject}\n\n{o.email.text}")
+        for error in result.invalid:
+            console.print(f"[yellow]bad subscription[/yellow] {escape(error)}", highlight=False)
+    if result.failed or result.invalid:
+        raise typer.Exit(code=1)
+
+
+@group.command("preview")
+def alerts_preview(
+    subscription_id: Annotated[str, typer.Argument(help="Subscription id.")],
+    html: Annotated[Path | None, typer.Option("--html", dir_okay=False, help="Write the HTML part here.")] = None,
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Show every match of the last DAYS days, already sent or not.")
+    ] = None,
+) -> None:
+    """The email the subscription would get now, digests included; prints the text part. Sends and records nothing."""
+    from datetime import timedelta
+
+    from rich.markup import escape
+
+    from mediamon.alerts.run import UnknownSubscription, run_alerts
+    from search.client import EsUnavailable
+
+    lookback = timedelta(days=days) if days else None
+    try:
+        result = run_alerts(
+            get_settings(), subscription_ids=[subscription_id], dry_run=True, force=True, lookback=lookback
+        )
+    except (EsUnavailable, UnknownSubscription) as exc:
+        raise fail(escape(str(exc))) from None
+    outcome = result.outcomes[0]
+    if outcome.email is None:
+        console.print(escape(f"{subscription_id}: {outcome.error or 'no new matching story'} (try --days)"))
+        raise typer.Exit(code=1 if outcome.error else 0)
+    print(f"To: {', '.join(outcome.email.recipients)}\nSubject: {outcome.email.subject}\n\n{outcome.email.text}")
+    if html:
+        html.write_text(outcome.email.html, encoding="utf-8")
+        console.print(f"wrote the HTML part to {html}")

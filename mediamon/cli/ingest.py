@@ -1,0 +1,131 @@
+"""`mediamon run`, `import`, `reindex` and `runs`: getting articles in, and what the runs did."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mediamon.cli.app import app
+from mediamon.cli.common import JsonFlag, console, fail, healthy_client, print_report, when
+from mediamon.core.settings import Settings, get_settings
+
+
+@app.command("run")
+def run(
+    feeds: Annotated[Path | None, typer.Option(help="Feed list (default: settings feeds_path).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Poll every feed once, fetch and enrich new articles, and index them."""
+    from mediamon.flows.ingest_run import run_once
+    from search.client import EsUnavailable
+
+    settings = get_settings() if feeds is None else Settings(feeds_path=feeds)
+    try:
+        report = run_once(settings)
+    except EsUnavailable as exc:
+        raise fail(str(exc)) from None
+    print_report(report, as_json)
+
+
+@app.command("import")
+def import_articles(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines: url, title, body, published, …")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Enrich and index archived articles without fetching them (backfills)."""
+    from mediamon.flows.backfill import import_jsonl
+    from search.client import EsUnavailable
+
+    try:
+        report = import_jsonl(get_settings(), file)
+    except EsUnavailable as exc:
+        raise fail(str(exc)) from None
+    summary = {"read": report.read, "indexed": report.indexed, "duplicates": report.duplicates, "errors": report.errors}
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    for error in report.errors:
+        console.print(f"[yellow]skipped[/yellow] {error}", highlight=False, markup=False)
+    console.print(f"read {report.read}, indexed {report.indexed}, already there {report.duplicates}")
+
+
+@app.command("reindex")
+def reindex(
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Only delete the article index versions the alias no longer points to.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Copy the articles into a new index version (current mapping, current model's vectors) and flip the alias."""
+    from rich.progress import Progress
+
+    from mediamon.flows.maintenance import article_count, reindex
+    from mediamon.flows.reindex import ReindexError
+    from search.index_versions import delete_unaliased
+
+    settings = get_settings()
+    client = healthy_client(settings)
+    if prune:
+        deleted = delete_unaliased(client, settings)
+        if as_json:
+            print(json.dumps({"deleted": deleted}))
+        else:
+            console.print(f"deleted {', '.join(deleted) or 'nothing'}")
+        return
+    try:
+        with Progress(console=console, transient=True, disable=as_json) as progress:
+            task = progress.add_task("copying articles", total=article_count(client, settings))
+            report = reindex(settings, client, lambda done: progress.update(task, completed=done))
+    except (ReindexError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return
+    console.print(
+        f"{report.alias} now points to {report.target}: {report.copied} articles copied from {report.source} "
+        f"({report.reembedded} re-embedded with {report.model}, {report.caught_up} written meanwhile) "
+        f"in {report.seconds} s"
+    )
+    analyzers = ", ".join(f"{code}={name}" for code, name in sorted(report.analyzers.items()))
+    console.print(f"language analysers: {analyzers or 'none on this cluster (the standard analyser only)'}")
+    for doc_id, reason in report.failed.items():  # written during the copy and refused by the new mapping
+        console.print(f"[yellow]not copied[/yellow] {doc_id}: {reason} (it stays in {report.source})")
+    console.print(f"{report.source} is kept; `mediamon reindex --prune` deletes it.")
+
+
+@app.command("runs")
+def runs(limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 10, as_json: JsonFlag = False) -> None:
+    """The last ingest runs: when, how long, feeds by status, articles new / duplicate / failed, seconds per stage."""
+    from search.run_records import recent_runs
+
+    settings = get_settings()
+    client = healthy_client(settings)
+    records = recent_runs(client, settings, limit)
+    if as_json:
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Last {len(records)} runs")
+    for column in ("started", "seconds", "mode", "feeds", "entries", "new", "dup", "failed", "run id"):
+        table.add_column(column)
+    for r in records:
+        feeds = ", ".join(f"{status} {n}" for status, n in sorted(r["feeds"].items(), key=lambda kv: -kv[1]))
+        failed = ", ".join(f"{stage} {n}" for stage, n in r["failed"].items())
+        seconds = f"{r['seconds_total']:.1f}" if r.get("seconds_total") is not None else ""
+        table.add_row(
+            when(r["started_at"]),
+            seconds,
+            r["mode"],
+            feeds,
+            str(r["entries"]),
+            str(r["indexed"]),
+            str(r["duplicates"]),
+            failed,
+            r["run_id"],
+        )
+    console.print(table)

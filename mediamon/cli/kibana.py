@@ -1,0 +1,57 @@
+"""`mediamon kibana export|import`: the saved objects analysts use in Kibana."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mediamon.cli.app import app
+from mediamon.cli.common import console, fail
+from mediamon.core.settings import get_settings
+
+group = typer.Typer(no_args_is_help=True, help="Kibana saved objects: data views, saved searches, dashboard.")
+app.add_typer(group, name="kibana")
+
+
+@group.command("export")
+def kibana_export(
+    path: Annotated[Path | None, typer.Argument(help="Where to write (default: ours, in search/kibana/).")] = None,
+) -> None:
+    """Write the saved objects as NDJSON, with data views on this deployment's index prefix."""
+    from search.kibana.objects import SAVED_OBJECTS_PATH, export_saved_objects
+
+    target = path or SAVED_OBJECTS_PATH
+    count = export_saved_objects(target, get_settings().index_prefix)
+    console.print(f"wrote {count} saved objects to {target}")
+
+
+@group.command("import")
+def kibana_import(
+    url: Annotated[str, typer.Option(envvar="MEDIAMON_KIBANA_URL", help="Kibana, e.g. http://localhost:5601.")],
+    file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="NDJSON (default: ours).")] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="MEDIAMON_KIBANA_API_KEY")] = None,
+    username: Annotated[str | None, typer.Option(envvar="MEDIAMON_KIBANA_USERNAME")] = None,
+    password: Annotated[str | None, typer.Option(envvar="MEDIAMON_KIBANA_PASSWORD")] = None,
+    space: Annotated[str | None, typer.Option(help="Kibana space id (default: the default space).")] = None,
+    ca_cert: Annotated[Path | None, typer.Option(envvar="MEDIAMON_KIBANA_CA_CERT", exists=True)] = None,
+) -> None:
+    """Import (overwriting) the saved objects into Kibana."""
+    from rich.markup import escape
+
+    from search.kibana.objects import SAVED_OBJECTS_PATH, KibanaImportError, import_saved_objects
+
+    try:
+        result = import_saved_objects(
+            url,
+            file or SAVED_OBJECTS_PATH,
+            api_key=api_key,
+            username=username,
+            password=password,
+            space=space,
+            ca_cert=ca_cert,
+        )
+    except KibanaImportError as exc:
+        raise fail(escape(str(exc))) from None
+    console.print(f"imported {result.success_count} saved objects into {url}")
