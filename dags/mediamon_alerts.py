@@ -7,8 +7,8 @@ Two triggers, one DAG (`AssetOrTimeSchedule`):
   every subscription, so the daily and weekly digests go out when due (once a UTC day / ISO week).
 One mapped task per subscription: a failing one is retried on its own. Emails go through the Airflow
 connection `MEDIAMON_SMTP_CONN_ID` (default `smtp_default`, type smtp: host, port, login, password; extras
-`disable_ssl`, `disable_tls`, `from_email`, `timeout`, `ssl_context`, read through the smtp provider's
-SmtpHook) when it exists, else through `MEDIAMON_SMTP_URL`. A failed send fails the task and records
+`disable_ssl`, `disable_tls`, `from_email`, `timeout`, `ssl_context`), sent through the smtp provider's
+SmtpHook, when it exists, else through `MEDIAMON_SMTP_URL`. A failed send fails the task and records
 nothing, so Airflow's retries (and the next run) send the same articles: an SMTP outage delays alerts and
 loses none.
 """
@@ -16,14 +16,9 @@ loses none.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 import pendulum
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
-
-if TYPE_CHECKING:
-    from mediamon.alerts.smtp import SmtpConfig
-    from mediamon.core.settings import Settings
 
 ARTICLES = Asset("es://mediamon/articles")
 DIGESTS = CronTriggerTimetable(os.environ.get("MEDIAMON_ALERTS_DIGEST_SCHEDULE", "0 6 * * *"), timezone="UTC")
@@ -35,32 +30,6 @@ RETRIES = {
     "max_retry_delay": pendulum.duration(minutes=15),
 }
 SEND_TASKS = 4  # subscriptions sent at a time
-
-
-def smtp_from_connection(settings: Settings) -> SmtpConfig | None:
-    """The SMTP config of the Airflow connection `settings.smtp_conn_id`; None when there is none."""
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    from mediamon.alerts.smtp import SmtpConfig
-
-    hook = SmtpHook(smtp_conn_id=settings.smtp_conn_id)
-    try:
-        hook.smtp_connection = hook.get_connection(settings.smtp_conn_id)
-    except AirflowNotFoundException:
-        return None
-    security = "ssl" if hook.use_ssl else "starttls" if hook.smtp_starttls else "plain"
-    return SmtpConfig(
-        host=hook.host,
-        port=hook.port or {"ssl": 465, "starttls": 587, "plain": 25}[security],
-        security=security,
-        username=hook.smtp_user or None,
-        password=hook.smtp_password or None,
-        timeout=hook.timeout,
-        sender=hook.from_email or settings.smtp_from,
-        ca_cert=settings.smtp_ca_cert,
-        verify=hook.ssl_context != "none",
-    )
 
 
 @dag(
@@ -90,11 +59,13 @@ def mediamon_alerts() -> None:
     @task(max_active_tis_per_dagrun=SEND_TASKS)
     def send_alerts(subscription_id: str) -> dict:
         """Email one subscription its new stories (a digest when due); fails, to be retried, when not sent."""
+        from mediamon.alerts.airflow_smtp import hook_mailer
         from mediamon.alerts.run import RunStatus, run_alerts
         from mediamon.core.settings import Settings
 
         settings = Settings()
-        run = run_alerts(settings, subscription_ids=[subscription_id], smtp=smtp_from_connection(settings))
+        mailer = hook_mailer(settings.smtp_conn_id, settings.smtp_from)
+        run = run_alerts(settings, subscription_ids=[subscription_id], mailer=mailer)
         outcome = run.outcomes[0]
         if outcome.status is RunStatus.FAILED:
             raise RuntimeError(f"subscription {subscription_id} not sent: {outcome.error}")

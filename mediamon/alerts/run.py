@@ -42,7 +42,7 @@ from mediamon.alerts.records import (
     save_state,
 )
 from mediamon.alerts.render import AlertEmail, Labels, render_email
-from mediamon.alerts.smtp import SmtpConfig, SmtpError, send_message, smtp_config
+from mediamon.alerts.smtp import Mailer, SmtpError, send_message, settings_mailer, smtp_config
 from mediamon.alerts.subscriptions import Frequency, Subscription, SubscriptionList, load_subscriptions, topic_labels
 from mediamon.core.settings import Settings
 from search.client import check_health, make_client
@@ -145,11 +145,11 @@ def _items(shown: Sequence[Story], over_cap: Sequence[Story]) -> list[SentItem]:
 def _run_one(
     ctx: _Context,
     subscription: Subscription,
-    smtp: SmtpConfig | None,
+    mailer: Mailer | None,
     force: bool,
     lookback: timedelta | None,
 ) -> AlertOutcome:
-    """One subscription: match, render, and unless this is a dry run (`smtp` None) send and record."""
+    """One subscription: match, render, and unless this is a dry run (`mailer` None) send and record."""
     settings, client, now = ctx.settings, ctx.client, ctx.now
     alerts = alerts_alias(settings)
     state = load_state(client, alerts, subscription.id)
@@ -179,7 +179,7 @@ def _run_one(
     shown, over_cap = stories[: subscription.max_items], stories[subscription.max_items :]
     completed = SubscriptionState(subscription.id, until, state.last_sent_at, now)
     if not shown:
-        if smtp is not None:
+        if mailer is not None:
             save_state(client, alerts, completed)
         return AlertOutcome(subscription.id, RunStatus.NOTHING_NEW)
     items = _items(shown, over_cap)
@@ -199,11 +199,11 @@ def _run_one(
         "articles": sum(len(s.articles) for s in shown),
         "omitted": len(over_cap),
     }
-    if smtp is None:
+    if mailer is None:
         return AlertOutcome(subscription.id, RunStatus.DRY_RUN, email=email, **counts)
-    message = email.message(smtp.sender, now)
+    message = email.message(mailer.sender, now)
     try:
-        refused = send_message(smtp, message)
+        refused = send_message(mailer, message)
     except SmtpError as exc:
         LOG.warning("subscription %s: %s; its articles wait for the next run", subscription.id, exc)
         return AlertOutcome(subscription.id, RunStatus.FAILED, email=email, error=str(exc), **counts)
@@ -222,20 +222,20 @@ def _run_one(
 def _run_leased(
     ctx: _Context,
     subscription: Subscription,
-    smtp: SmtpConfig | None,
+    mailer: Mailer | None,
     force: bool,
     lookback: timedelta | None,
 ) -> AlertOutcome:
-    """One subscription, under its lease (dry runs, `smtp` None, write nothing and need none)."""
+    """One subscription, under its lease (dry runs, `mailer` None, write nothing and need none)."""
     try:
-        if smtp is None:
-            return _run_one(ctx, subscription, smtp, force, lookback)
+        if mailer is None:
+            return _run_one(ctx, subscription, mailer, force, lookback)
         alerts = alerts_alias(ctx.settings)
         lease = acquire_lease(ctx.client, alerts, subscription.id, ctx.owner, ctx.now, LEASE_TTL)
         if lease is None:
             return AlertOutcome(subscription.id, RunStatus.BUSY)
         try:
-            return _run_one(ctx, subscription, smtp, force, lookback)
+            return _run_one(ctx, subscription, mailer, force, lookback)
         finally:
             release_lease(ctx.client, alerts, lease)
     except SearchError as exc:
@@ -270,14 +270,14 @@ def run_alerts(
     frequencies: Iterable[Frequency] | None = None,
     dry_run: bool = False,
     force: bool = False,
-    smtp: SmtpConfig | None = None,
+    mailer: Mailer | None = None,
     now: datetime | None = None,
     lookback: timedelta | None = None,
 ) -> AlertRun:
     """Run the chosen subscriptions of `settings.subscriptions_path` once.
 
     `force` sends digests that are not due; `lookback` (dry runs only) shows every match of that past
-    window, sent or not; `smtp` defaults to the settings' SMTP URL. Raises UnknownSubscription for an id not
+    window, sent or not; `mailer` defaults to the settings' SMTP URL. Raises UnknownSubscription for an id not
     in the file, search.client.EsUnavailable when Elasticsearch is down.
     """
     if lookback is not None and not dry_run:
@@ -295,6 +295,6 @@ def run_alerts(
         now=(now or datetime.now(UTC)).astimezone(UTC),
         owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
     )
-    transport = None if dry_run else (smtp or smtp_config(settings))
+    transport = None if dry_run else (mailer or settings_mailer(smtp_config(settings)))
     outcomes = [_run_leased(ctx, s, transport, force, lookback) for s in chosen]
     return AlertRun(outcomes, [str(error) for error in loaded.errors])

@@ -1,14 +1,16 @@
 """Sending an email over SMTP (smtplib): plain, STARTTLS or TLS from the start, with optional AUTH.
 
 The server is given as `smtp://[user:password@]host[:port]` (port 25; `MEDIAMON_SMTP_STARTTLS=true`
-upgrades the connection and then requires it) or `smtps://…` (port 465). Inside Airflow the DAG builds the
-same config from its smtp connection instead.
+upgrades the connection and then requires it) or `smtps://…` (port 465). Inside Airflow the DAG sends through
+Airflow's SmtpHook instead (`mediamon/alerts/airflow_smtp.py`).
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -70,12 +72,21 @@ def _tls_context(config: SmtpConfig) -> ssl.SSLContext:
     return context
 
 
-def send_message(config: SmtpConfig, message: EmailMessage) -> dict[str, str]:
-    """Send one message to its To/Cc recipients; returns the recipients the server refused (others got it).
+@dataclass(frozen=True, slots=True)
+class Mailer:
+    """Where alert emails go: the From address, a name for messages, and how to open an SMTP session (connected,
+    secured and logged in) that closes when the block ends."""
 
-    Raises SmtpError when the message was not accepted for any recipient: nothing was sent.
-    """
-    try:
+    sender: str
+    address: str
+    connect: Callable[[], AbstractContextManager[smtplib.SMTP]]
+
+
+def settings_mailer(config: SmtpConfig) -> Mailer:
+    """A mailer that opens sessions with smtplib as `config` says."""
+
+    @contextmanager
+    def connect() -> Iterator[smtplib.SMTP]:
         if config.security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
                 config.host, config.port, timeout=config.timeout, context=_tls_context(config)
@@ -87,9 +98,21 @@ def send_message(config: SmtpConfig, message: EmailMessage) -> dict[str, str]:
                 client.starttls(context=_tls_context(config))
             if config.username:
                 client.login(config.username, config.password or "")
+            yield client
+
+    return Mailer(sender=config.sender, address=config.address, connect=connect)
+
+
+def send_message(mailer: Mailer, message: EmailMessage) -> dict[str, str]:
+    """Send one message to its To/Cc recipients; returns the recipients the server refused (others got it).
+
+    Raises SmtpError when the message was not accepted for any recipient: nothing was sent.
+    """
+    try:
+        with mailer.connect() as client:
             refused = client.send_message(message)
     except (smtplib.SMTPException, OSError) as exc:
-        raise SmtpError(f"SMTP server {config.address} did not take the email: {_describe(exc)}") from exc
+        raise SmtpError(f"SMTP server {mailer.address} did not take the email: {_describe(exc)}") from exc
     return {address: f"{code} {reply.decode(errors='replace')}" for address, (code, reply) in refused.items()}
 
 
