@@ -45,10 +45,11 @@ from enrich.annotate import Enricher, annotate, load_enricher
 from enrich.embed import embedding_text
 from ingest.feed_state import read_feed
 from ingest.fetch import Fetcher
+from ingest.pages import article_from_page
 from ingest.sources import Source
 from mediamon.core.records import Article
 from mediamon.core.settings import Settings
-from mediamon.flows.ingest_run import _article, run_once
+from mediamon.flows.ingest_run import run_once
 from search.client import make_client
 from search.documents import article_document
 from search.index_versions import articles_alias, delete_prefixed, ensure_articles_index
@@ -164,7 +165,9 @@ def naive_run(settings: Settings, sources: Sequence[Source]) -> tuple[int, dict[
                     if not page.ok:
                         continue
                     with _timed(stages, "extract"):
-                        article = _article(entry, page, source, settings.keep_raw_html)  # the pipeline's own step
+                        article = article_from_page(
+                            entry, page, source, settings.keep_raw_html
+                        )  # the pipeline's own step
                     with _timed(stages, "enrich"):
                         enrichment = annotate([article], enricher)[0]
                     with _timed(stages, "index"):
@@ -234,7 +237,7 @@ def _sample_articles(settings: Settings, sources: Sequence[Source], size: int) -
             for entry in entries[: size - len(articles)]:
                 page = fetcher.fetch(entry.url, kind="page")
                 if page.ok:
-                    articles.append(_article(entry, page, source, settings.keep_raw_html))
+                    articles.append(article_from_page(entry, page, source, settings.keep_raw_html))
             if len(articles) >= size:
                 break
     return articles

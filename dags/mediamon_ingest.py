@@ -1,8 +1,12 @@
-"""mediamon_ingest: poll the feeds that are due, fetch and enrich new articles, index them, update feed state.
+"""mediamon_ingest: finish what earlier runs spooled, fetch pages due again, poll the feeds that are due, then
+fetch, enrich and index the new entries in chunks, update feed states and record the run.
 
-Thin: every task calls one stage of `mediamon.flows.ingest_run` (imported inside the task, so parsing this file stays
-fast) and passes on small references: batches of feed URLs and paths of batch files. Settings come from the
-`MEDIAMON_*` environment of the workers; `MEDIAMON_INGEST_SCHEDULE` (cron) sets the schedule.
+Thin: every task calls one function of `mediamon.flows` (imported inside the task, so parsing this file stays
+fast) and passes on small references: batches of feed URLs and paths of batch files. Fetching, enrichment and
+indexing are mapped over the chunks, so workers share them (each enrich task loads the model once). With
+Elasticsearch away the index tasks fail after their retries, and everything fetched waits in the spool for the
+next run. Settings come from the `MEDIAMON_*` environment of the workers; `MEDIAMON_INGEST_SCHEDULE` (cron) sets
+the schedule.
 """
 
 from __future__ import annotations
@@ -36,73 +40,111 @@ FETCH_TASKS = 4
     tags=["mediamon"],
 )
 def mediamon_ingest() -> None:
-    """Due feeds → new entries → articles → enrichment → index → feed state → run record."""
+    """Spool → pages again → due feeds → new entries → chunks → articles → enrichment → index → feed state → record."""
 
     @task
     def select_feeds(params: dict | None = None, run_id: str | None = None) -> list[dict]:
         """The feeds due now (or all, with the `all_feeds` param), in batches."""
         from mediamon.core.settings import Settings
+        from mediamon.flows import feed_polling
+
+        every_feed = bool(params and params["all_feeds"])
+        return list(feed_polling.select_feeds(Settings(), run_id, every_feed=every_feed))
+
+    @task
+    def drain_spool(run_id: str | None = None) -> dict:
+        """Finish the entries earlier runs left in the spool (within the run's entry budget)."""
+        from mediamon.core.settings import Settings
         from mediamon.flows import ingest_run
 
-        return list(ingest_run.select_feeds(Settings(), run_id, every_feed=bool(params and params["all_feeds"])))
+        settings = Settings()
+        return ingest_run.drain_spool(settings, run_id, settings.max_entries_per_run)
+
+    @task
+    def retry_pages(run_id: str | None = None) -> dict[str, int]:
+        """Fetch again the pages stored from their feed entry that are due."""
+        from mediamon.core.settings import Settings
+        from mediamon.flows import page_retry
+
+        return page_retry.retry_pages(Settings(), run_id)
 
     @task(max_active_tis_per_dagrun=FETCH_TASKS)
     def fetch_feeds(batch: dict, run_id: str | None = None) -> str:
-        """Poll one batch of feeds (conditional GETs); returns the file of entries not indexed yet."""
+        """Poll one batch of feeds (conditional GETs); returns the file of entries to fetch."""
         from mediamon.core.settings import Settings
-        from mediamon.flows import ingest_run
+        from mediamon.flows import feed_polling
 
-        return ingest_run.fetch_feeds(Settings(), run_id, batch)
+        return feed_polling.fetch_feeds(Settings(), run_id, batch)
+
+    @task
+    def plan_chunks(entries_paths: list[str], drained: dict, run_id: str | None = None) -> list[str]:
+        """Cut the new entries into chunks; returns those within the run's budget (the rest are spooled)."""
+        from mediamon.core.settings import Settings
+        from mediamon.flows import feed_polling
+
+        settings = Settings()
+        return feed_polling.plan_chunks(settings, run_id, settings.max_entries_per_run - drained["entries"])
 
     @task(max_active_tis_per_dagrun=FETCH_TASKS)
-    def fetch_articles(entries_path: str, run_id: str | None = None) -> str:
-        """Fetch and extract the pages of one batch of new entries; returns the articles file."""
+    def fetch_articles(chunk_path: str, run_id: str | None = None) -> str:
+        """Fetch and extract the pages of one chunk; returns the articles file."""
         from mediamon.core.settings import Settings
-        from mediamon.flows import ingest_run
+        from mediamon.flows import chunks
 
-        return ingest_run.fetch_articles(Settings(), run_id, entries_path)
+        return chunks.fetch_chunk(Settings(), run_id, chunk_path)
 
-    @task(trigger_rule="none_failed")
-    def enrich(articles_paths: list[str], run_id: str | None = None) -> list[str]:
-        """Enrich every batch in one process, so the model loads once; returns the enriched files."""
+    @task
+    def enrich(articles_path: str, run_id: str | None = None) -> str:
+        """Enrich one chunk (the model loads once in this task); returns the enriched file."""
         from mediamon.core.settings import Settings
-        from mediamon.flows import ingest_run
+        from mediamon.flows import chunks
 
-        return ingest_run.enrich_articles(Settings(), run_id, list(articles_paths))
+        return chunks.enrich_chunk(Settings(), run_id, articles_path)
 
-    @task(trigger_rule="none_failed", outlets=[ARTICLES])
-    def index(enriched_paths: list[str], run_id: str | None = None) -> dict[str, int]:
-        """Index the enriched articles; returns counts. Skipped (no asset event) when nothing was new."""
+    @task
+    def index(enriched_path: str, run_id: str | None = None) -> str:
+        """Index one chunk and record each entry's outcome; fails (and is retried) while Elasticsearch is away."""
+        from mediamon.core.settings import Settings
+        from mediamon.flows import chunks
+
+        return chunks.index_chunk(Settings(), run_id, enriched_path)
+
+    @task(outlets=[ARTICLES])
+    def publish(outcomes_paths: list[str], drained: dict) -> int:
+        """Emit the articles asset event when new articles were indexed; skipped (no event) otherwise."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from mediamon.core.settings import Settings
-        from mediamon.flows import ingest_run
+        from mediamon.flows import run_report
 
-        counts = ingest_run.index_articles(Settings(), run_id, enriched_paths)
-        if not counts["indexed"]:
+        indexed = run_report.indexed_in(outcomes_paths) + drained["drained"].get("indexed", 0)
+        if not indexed:
             raise AirflowSkipException("no new article, so no articles asset event")
-        return counts
+        return indexed
 
-    @task(trigger_rule="none_failed")
+    @task(trigger_rule="all_done")
     def update_feed_states(run_id: str | None = None) -> dict[str, int]:
-        """Write the state of every polled feed; returns feeds by status."""
+        """Write the state of every polled feed (locally, and to the index when it answers); returns feeds by status."""
         from mediamon.core.settings import Settings
-        from mediamon.flows import ingest_run
+        from mediamon.flows import feed_polling
 
-        return ingest_run.update_feed_states(Settings(), run_id)
+        return feed_polling.update_feed_states(Settings(), run_id)
 
-    @task(trigger_rule="none_failed")
+    @task(trigger_rule="all_done")
     def record_run(run_id: str | None = None) -> dict:
-        """Store the run record and remove the run's batch files; returns the run's counts."""
+        """Store the run record; its batch files go unless entries wait in the spool. Returns the run's counts."""
         from mediamon.core.settings import Settings
-        from mediamon.flows import ingest_run
+        from mediamon.flows import run_report
 
-        report = ingest_run.finish_run(Settings(), run_id)
-        return report.as_dict() | {"failed": report.failed_by_stage}
+        return run_report.finish_run(Settings(), run_id).as_dict()
 
     batches = select_feeds()
-    articles = fetch_articles.expand(entries_path=fetch_feeds.expand(batch=batches))
-    index(enrich(articles)) >> update_feed_states() >> record_run()
+    drained = drain_spool()
+    batches >> drained >> retry_pages()
+    entries = fetch_feeds.expand(batch=batches)
+    drained >> entries
+    chunk_paths = plan_chunks(entries, drained)
+    outcomes = index.expand(enriched_path=enrich.expand(articles_path=fetch_articles.expand(chunk_path=chunk_paths)))
+    publish(outcomes, drained) >> update_feed_states() >> record_run()
 
 
 mediamon_ingest()

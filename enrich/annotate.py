@@ -84,7 +84,11 @@ def article_signals(
 
 
 def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
-    """Language, vector, topics, entities and relevance to every seed, for each article (same order)."""
+    """Language, vector, topics, entities and relevance to every seed, for each article (same order).
+
+    An article whose page could not be read in full (`access` other than `full`) gets no seed relevance: a feed's
+    teaser says too little to rank it, so it stays out of seed matches until its full text arrives.
+    """
     vectors = enricher.embedder.encode([embedding_text(a.title, a.summary, a.body) for a in articles])
     cosines = seed_cosines(vectors, enricher.profiles)
     enrichments = []
@@ -95,9 +99,8 @@ def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
         signals = article_signals(
             article.title, article.summary, article.body, published, language.code, cosines[row], enricher
         )
-        scores = {
-            p.seed.id: relevance(p, col, signals, enricher.relevance_model) for col, p in enumerate(enricher.profiles)
-        }
+        profiles = enricher.profiles if article.access == "full" else []
+        scores = {p.seed.id: relevance(p, col, signals, enricher.relevance_model) for col, p in enumerate(profiles)}
         enrichments.append(
             Enrichment(
                 language=language.code,
@@ -110,7 +113,7 @@ def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
                 entities=tuple(sorted(signals.entity_counts)),
                 seed_similarity={seed_id: round(r.score, 4) for seed_id, r in scores.items()},
                 seed_reasons={seed_id: r.reasons() for seed_id, r in scores.items()},
-                matched_seeds=tuple(p.seed.id for p in enricher.profiles if scores[p.seed.id].score >= p.threshold),
+                matched_seeds=tuple(p.seed.id for p in profiles if scores[p.seed.id].score >= p.threshold),
                 simhash=simhash,
                 simhash_bands=tuple(band_keys(simhash)) if simhash is not None else (),
             )

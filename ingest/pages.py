@@ -1,4 +1,9 @@
-"""An article from a fetched page and the feed entry that linked to it."""
+"""The article of a feed entry: from its fetched page, or, when the page cannot be read, from what the feed gave.
+
+Identity is the page's own address: a `<link rel=canonical>` on the same site names the article's URL (tracking
+variants and mobile paths fold into one), a canonical on another site is a syndication hint (`syndicated_from`),
+never an identity, so no page can take another outlet's article id.
+"""
 
 from __future__ import annotations
 
@@ -6,40 +11,63 @@ import base64
 import gzip
 import logging
 from datetime import UTC, datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
-from ingest.dedup import title_key
+from courlan import extract_domain
+
 from ingest.extract import extract_page
 from ingest.fetch import FetchResult
 from ingest.sources import Source
+from mediamon.core.feeds import FetchOutcome
 from mediamon.core.records import Article, FeedEntry, build_article
 from mediamon.core.urls import canonical_url
 
 LOG = logging.getLogger(__name__)
 
+# Answers that say the page exists but is not for us; any other failure is `failed` (gone, broken, unreachable).
+BLOCKED_STATUSES = frozenset({401, 402, 403, 451})
 
-def page_url(declared: str | None, final_url: str) -> str:
-    """The page's `<link rel=canonical>` (made absolute) when it is a usable URL, else the URL we ended at."""
+
+def site(url: str) -> str:
+    """The site a URL belongs to: its registered domain (`news.bbc.co.uk` → `bbc.co.uk`), else host and port."""
+    return extract_domain(url) or urlsplit(url).netloc.lower()
+
+
+def page_identity(declared: str | None, final_url: str) -> tuple[str, str | None]:
+    """The article's URL and the original it syndicates, if any: a usable canonical link on the page's own site is
+    its URL; one on another site is only the original's address, and the page keeps the URL we ended at."""
     if declared:
         try:
-            return canonical_url(urljoin(final_url, declared))
+            canonical = canonical_url(urljoin(final_url, declared))
         except ValueError:
             LOG.info("ignored canonical link %r of %s", declared, final_url)
-    return canonical_url(final_url)
+        else:
+            if site(canonical) == site(final_url):
+                return canonical, None
+            return canonical_url(final_url), canonical
+    return canonical_url(final_url), None
+
+
+def page_access(page: FetchResult) -> str:
+    """`blocked` when the site refuses us (401, 403, 451, robots.txt, a refused address), else `failed`."""
+    refused = page.status in (FetchOutcome.ROBOTS, FetchOutcome.BLOCKED) or page.http_status in BLOCKED_STATUSES
+    return "blocked" if refused else "failed"
 
 
 def article_from_page(entry: FeedEntry, page: FetchResult, source: Source, keep_raw: bool) -> Article:
     """The article of a fetched page: what extraction found, the feed entry's title, summary and date where the page
-    lacks them, and the source's outlet, language, affiliation and country."""
+    lacks them, and the source's outlet, language, affiliation and country. A page whose body could not be
+    extracted, when the feed's summary says more, is a `teaser` (the summary stands for its body)."""
     extraction = extract_page(page.text or "", url=page.final_url)
-    body, status = extraction.body, extraction.status
+    body, status, access = extraction.body, extraction.status, "full"
     if status != "ok" and len(entry.summary) > len(body):
-        body, status = entry.summary, "feed_summary"
+        body, status, access = entry.summary, "feed_summary", "teaser"
+    url, original = page_identity(extraction.canonical_url, page.final_url)
     published = entry.published
     if published is None and extraction.published is not None:
         published = datetime(*extraction.published.timetuple()[:3], tzinfo=UTC)
     return build_article(
-        page_url(extraction.canonical_url, page.final_url),
+        url,
         source_id=source.id,
         outlet=source.name,
         title=extraction.title or entry.title,
@@ -48,6 +76,9 @@ def article_from_page(entry: FeedEntry, page: FetchResult, source: Source, keep_
         published_at=published,
         fetched_at=page.fetched_at,
         extraction_status=status,
+        access=access,
+        access_reason=f"no article text on the page ({extraction.status})" if access == "teaser" else None,
+        syndicated_from=original,
         language_hint=extraction.language_hint or source.language,
         authors=extraction.authors,
         image=extraction.image,
@@ -55,6 +86,26 @@ def article_from_page(entry: FeedEntry, page: FetchResult, source: Source, keep_
         final_url=page.final_url,
         affiliation=source.affiliation,
         country=source.country,
-        title_key=title_key(source.id, entry.title or extraction.title),
         raw_html=base64.b64encode(gzip.compress(page.content)).decode("ascii") if keep_raw and page.content else None,
+    )
+
+
+def article_from_entry(entry: FeedEntry, source: Source, access: str, reason: str, fetched_at: datetime) -> Article:
+    """The article as its feed entry describes it (title, link, date, summary), for a page that could not be read."""
+    return build_article(
+        entry.url,
+        source_id=source.id,
+        outlet=source.name,
+        title=entry.title,
+        body=entry.summary,
+        summary=entry.summary,
+        published_at=entry.published,
+        fetched_at=fetched_at,
+        extraction_status="feed_summary",
+        access=access,
+        access_reason=reason,
+        language_hint=source.language,
+        feed_url=entry.feed_url,
+        affiliation=source.affiliation,
+        country=source.country,
     )

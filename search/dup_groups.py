@@ -31,3 +31,12 @@ def candidates(
     if len(hits) >= size:
         LOG.warning("near-duplicate lookup hit its cap of %d candidates; some copies may start a new group", size)
     return [(hit["_id"], int(hit["_source"]["simhash"], 16), hit["_source"].get("dup_group")) for hit in hits]
+
+
+def stored_groups(client: Elasticsearch, index: str, ids: Iterable[str]) -> dict[str, str]:
+    """The `dup_group` of each of these articles that is indexed (its own id when it has none)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    reply = client.mget(index=index, ids=wanted, source=["dup_group"])
+    return {doc["_id"]: doc["_source"].get("dup_group") or doc["_id"] for doc in reply["docs"] if doc.get("found")}

@@ -131,7 +131,8 @@ def alerts_alias(settings: Settings) -> str:
 
 
 def _ensure_versioned(client: Elasticsearch, alias: str, mapping: dict) -> str:
-    """The template, `…-v1` and its write alias, created when the alias is missing. Returns the alias."""
+    """The template, `…-v1` and its write alias, created when the alias is missing; fields new to the mapping are
+    added to a live index. Returns the alias."""
     client.indices.put_index_template(
         name=alias,
         index_patterns=[f"{alias}-v*"],
@@ -141,6 +142,8 @@ def _ensure_versioned(client: Elasticsearch, alias: str, mapping: dict) -> str:
     if not client.indices.exists_alias(name=alias):
         client.indices.create(index=f"{alias}-v1", aliases={alias: {"is_write_index": True}})
         client.cluster.health(index=alias, wait_for_status="yellow", timeout="30s")
+    else:
+        client.indices.put_mapping(index=alias, properties=mapping["properties"])
     return alias
 
 

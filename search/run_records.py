@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from elasticsearch import Elasticsearch
 
-from mediamon.core.runs import RunReport
+from mediamon.core.runs import MAX_FAILURES, Outcome, RunReport
 from mediamon.core.settings import Settings
 from search.index_versions import ensure_runs_index, runs_alias
-
-# A run record keeps at most this many failures in full; the counts per stage are always complete.
-MAX_FAILURES = 200
 
 
 def run_document(report: RunReport) -> dict:
@@ -24,12 +21,19 @@ def run_document(report: RunReport) -> dict:
         "feeds_total": len(report.feeds),
         "feeds": dict(report.feed_counts()),
         "entries": report.entries,
-        "known": report.known,
         "fetched": report.fetched,
         "indexed": report.indexed,
         "duplicates": report.duplicates,
+        "duplicate_rules": dict(report.duplicate_rules),
+        "spooled": report.spooled,
         "failed": report.failed_by_stage,
+        "failed_total": report.outcomes[Outcome.FAILED],
+        "reconciled": report.reconciled,
         "failures": report.failures[:MAX_FAILURES],
+        "drained": dict(report.drained),
+        "drained_runs": report.drained_runs,
+        "retried": dict(report.retried),
+        "index_error": report.index_error,
         "source_errors": report.source_errors,
         "seconds": report.seconds,
     }

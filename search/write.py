@@ -18,6 +18,7 @@ class IndexReport:
 
     created: int = 0
     duplicates: int = 0
+    conflicts: set[str] = field(default_factory=set)  # the ids that were there already
     failed: dict[str, str] = field(default_factory=dict)
 
 
@@ -28,21 +29,6 @@ def existing_ids(client: Elasticsearch, index: str, ids: Iterable[str]) -> set[s
         return set()
     reply = client.mget(index=index, ids=wanted, source=False)
     return {doc["_id"] for doc in reply["docs"] if doc.get("found")}
-
-
-def recent_title_keys(client: Elasticsearch, index: str, keys: Iterable[str], days: int) -> set[str]:
-    """The title keys among `keys` of articles fetched in the last `days` days (one request per call)."""
-    wanted = sorted(set(keys))
-    if not wanted:
-        return set()
-    recent = [{"terms": {"title_key": wanted}}, {"range": {"fetched_at": {"gte": f"now-{days}d"}}}]
-    reply = client.search(
-        index=index,
-        size=0,
-        query={"bool": {"filter": recent}},
-        aggregations={"keys": {"terms": {"field": "title_key", "size": len(wanted)}}},
-    )
-    return {bucket["key"] for bucket in reply["aggregations"]["keys"]["buckets"]}
 
 
 def bulk_create(
@@ -65,9 +51,31 @@ def bulk_create(
             report.created += 1
         elif result.get("status") == 409:
             report.duplicates += 1
+            report.conflicts.add(result["_id"])
         else:
             error = result.get("error", {})
             reason = f"{error.get('type', 'error')}: {error.get('reason', result)}"
             report.failed[result["_id"]] = reason
             LOG.warning("skipped article %s because %s", result["_id"], reason)
     return report
+
+
+def written_by(client: Elasticsearch, index: str, ids: Iterable[str]) -> dict[str, str | None]:
+    """The `ingest_run` of each of these stored articles (None for an article written otherwise)."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    reply = client.mget(index=index, ids=wanted, source=["ingest_run"])
+    return {doc["_id"]: doc["_source"].get("ingest_run") for doc in reply["docs"] if doc.get("found")}
+
+
+def bulk_write(client: Elasticsearch, actions: Iterable[dict]) -> dict[str, str]:
+    """Run bulk actions (index, update, delete) and refresh; returns the ids that failed, with why."""
+    failed: dict[str, str] = {}
+    for ok, item in streaming_bulk(
+        client, actions, raise_on_error=False, raise_on_exception=True, max_retries=5, initial_backoff=1
+    ):
+        if not ok:
+            result = next(iter(item.values()))
+            failed[result["_id"]] = str(result.get("error", result))
+    return failed

@@ -13,7 +13,8 @@ from ingest.sources import Source
 from mediamon.cli import app
 from mediamon.cli.common import console
 from mediamon.core.settings import Settings, get_settings
-from mediamon.flows.ingest_run import fetch_feeds, finish_run, new_run_id, select_feeds, update_feed_states
+from mediamon.flows.feed_polling import fetch_feeds, new_run_id, select_feeds, update_feed_states
+from mediamon.flows.run_report import finish_run
 from tests.http_fixtures import LocalServer, Reply
 
 RSS = (

@@ -72,10 +72,18 @@ def test_dag_schedules_and_limits(dagbag):
         assert dag.max_active_runs == 1 and dag.catchup is False
     assert ingest.params["all_feeds"] is False
     tasks = ingest.task_dict
-    assert [a.uri for a in tasks["index"].outlets] == ["es://mediamon/articles"]
+    assert [a.uri for a in tasks["publish"].outlets] == ["es://mediamon/articles"]
     assert tasks["fetch_feeds"].retries == 3 and tasks["fetch_feeds"].retry_exponential_backoff == 2.0
-    assert set(tasks["select_feeds"].downstream_task_ids) == {"fetch_feeds"}
-    assert set(tasks["update_feed_states"].upstream_task_ids) == {"index"}
+    assert set(tasks["select_feeds"].downstream_task_ids) == {"fetch_feeds", "drain_spool"}
+    assert set(tasks["update_feed_states"].upstream_task_ids) == {"publish"}
+    for mapped in ("fetch_feeds", "fetch_articles", "enrich", "index"):  # workers share the chunks of a run
+        assert type(tasks[mapped]).__name__.endswith("MappedOperator"), mapped
+    assert set(tasks["enrich"].upstream_task_ids) == {"fetch_articles"}
+    assert set(tasks["index"].upstream_task_ids) == {"enrich"}
+    assert {t: tasks[t].trigger_rule for t in ("update_feed_states", "record_run")} == {
+        "update_feed_states": "all_done",
+        "record_run": "all_done",
+    }
 
 
 def test_parsing_imports_nothing_heavy_and_reads_the_schedule_from_the_environment(airflow_home):
@@ -150,9 +158,12 @@ def test_ingest_dag_indexes_the_sample_news_and_records_every_failure(dagbag, sa
     settings, extra = sample_run["settings"], sample_run["extra"]
     items = load_items()
     run_id, tasks = run_dag(dagbag, "mediamon_ingest", all_feeds=False)
-    assert tasks["index"] == "success"  # new articles: the index task emits the articles asset event
+    assert tasks["publish"] == "success"  # new articles: the publish task emits the articles asset event
 
-    assert es.count(index=articles_alias(settings))["count"] == len(items)
+    # every sample item, and the vanished page's entry stored from what its feed gave (to be fetched again)
+    assert es.count(index=articles_alias(settings))["count"] == len(items) + 1
+    vanished = es.search(index=articles_alias(settings), query={"term": {"access": "failed"}})["hits"]["hits"]
+    assert [hit["_source"]["title"] for hit in vanished] == ["Vanished"]
     states = {s.feed_url: s for s in all_states(es, feeds_alias(settings))}
     assert len(states) == len(feed_list(sample_run["base_url"])) + 3
     assert states[extra["broken"]].status is FetchOutcome.PARSE_ERROR
@@ -161,16 +172,17 @@ def test_ingest_dag_indexes_the_sample_news_and_records_every_failure(dagbag, sa
         assert states[url].consecutive_failures == 1 and states[url].failing_since and states[url].error
     healthy = [s for url, s in states.items() if url not in (extra["broken"], extra["missing"])]
     assert {s.status for s in healthy} == {FetchOutcome.OK}
-    assert sum(s.items_seen for s in healthy) == len(items) and states[extra["gone"]].items_seen == 0
+    assert sum(s.items_seen for s in healthy) == len(items) + 1 and states[extra["gone"]].items_seen == 1
 
     record = recent_runs(es, settings, 1)[0]
     assert record["run_id"] == run_id and record["mode"] == "due"
     assert record["feeds"] == {"ok": len(healthy), "parse_error": 1, "http_4xx": 1}
-    assert record["indexed"] == len(items) and record["duplicates"] == 0
-    assert record["failed"] == {"fetch": 1}
+    assert record["entries"] == len(items) + 1 and record["reconciled"]
+    assert record["indexed"] == len(items) and record["duplicates"] == 0 and record["spooled"] == 0
+    assert record["failed"] == {"fetch": 1} and record["failed_total"] == 1
     assert record["failures"][0]["url"] == f"{sample_run['base_url']}/gone/vanished.html"
     assert record["failures"][0]["reason"].startswith("http_4xx")
-    assert set(record["seconds"]) == {"select", "feeds", "articles", "enrich", "index", "state"}
+    assert {"select", "feeds", "articles", "enrich", "index", "state"} <= set(record["seconds"])
 
 
 def test_a_second_ingest_run_finds_nothing_new(dagbag, sample_run, es):
@@ -178,7 +190,7 @@ def test_a_second_ingest_run_finds_nothing_new(dagbag, sample_run, es):
     count = es.count(index=articles_alias(settings))["count"]
 
     _, tasks = run_dag(dagbag, "mediamon_ingest", all_feeds=True)  # poll every feed again: the bodies repeat
-    assert tasks["index"] == "skipped" and tasks["update_feed_states"] == tasks["record_run"] == "success"
+    assert tasks["publish"] == "skipped" and tasks["update_feed_states"] == tasks["record_run"] == "success"
     record = recent_runs(es, settings, 1)[0]
     assert record["mode"] == "all" and record["indexed"] == 0 and record["fetched"] == 0
     assert record["feeds"] == {"unchanged": record["feeds_total"] - 2, "parse_error": 1, "http_4xx": 1}
@@ -206,7 +218,9 @@ def test_maintenance_dag_deletes_old_articles_and_reports_failing_feeds(dagbag, 
     assert tasks["extraction_drift"] == tasks["feed_health"] == "success"
     alias = articles_alias(settings)
     left = {hit["_source"]["url"] for hit in es.search(index=alias, size=100, source=["url"])["hits"]["hits"]}
-    assert len(left) == len(dates) - len(old) and not left & old
+    vanished = canonical_url(f"{sample_run['base_url']}/gone/vanished.html")  # undated, fetched today: kept
+    assert vanished in left
+    assert len(left - {vanished}) == len(dates) - len(old) and not left & old
 
     failing = feed_health_report(settings.model_copy(update={"feed_failing_hours": 0}))
     assert {f["feed_url"] for f in failing} == {extra["broken"], extra["missing"]}

@@ -11,7 +11,8 @@ from ingest.sources import Source
 from mediamon.core.runs import RunReport
 from mediamon.core.settings import Settings
 from mediamon.flows.batches import read_jsonl, run_dir
-from mediamon.flows.ingest_run import fetch_feeds, finish_run, new_run_id, select_feeds, update_feed_states
+from mediamon.flows.feed_polling import fetch_feeds, new_run_id, select_feeds, update_feed_states
+from mediamon.flows.run_report import finish_run
 from search.feed_records import load_states
 from search.index_versions import feeds_alias
 from search.run_records import recent_runs
@@ -66,7 +67,8 @@ def test_conditional_get_and_body_hash_spare_unchanged_feeds(settings, es, serve
 
     first, first_new = poll_everything(run_settings, sources)
     assert first.feeds == {etag_url: "ok", plain_url: "ok"}
-    assert len(first_new) == 6 and first.entries == 6 and first.known == 0
+    assert len(first_new) == 6 and first.entries == 6 and first.duplicates == 0
+    assert first.spooled == 6 and first.reconciled  # no article stage here: the new entries wait in the spool
     states = load_states(es, feeds_alias(run_settings), [etag_url, plain_url])
     assert states[etag_url].etag == '"v1"' and states[plain_url].etag is None
     assert states[plain_url].body_hash and states[plain_url].last_entries == 3
@@ -83,7 +85,8 @@ def test_conditional_get_and_body_hash_spare_unchanged_feeds(settings, es, serve
     records = recent_runs(es, run_settings)
     assert [r["run_id"] for r in records] == [second.run_id, first.run_id]
     assert records[0]["feeds"] == {"not_modified": 1, "unchanged": 1} and records[1]["feeds"] == {"ok": 2}
-    assert not run_dir(run_settings, first.run_id).exists()  # a finished run removes its batch files
+    assert not run_dir(run_settings, second.run_id).exists()  # a run with nothing left removes its batch files
+    assert run_dir(run_settings, first.run_id).exists()  # one whose entries wait is the spool
 
     nothing_due = select_feeds(run_settings, new_run_id(), sources)
     assert nothing_due == []

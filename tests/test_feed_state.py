@@ -9,7 +9,7 @@ import pytest
 from ingest.feed_state import FeedPoll, IntervalPolicy, advance, is_due, next_interval, read_feed
 from ingest.fetch import FetchResult
 from mediamon.core.feeds import FeedState, FetchOutcome
-from mediamon.flows.ingest_run import batch_feeds
+from mediamon.flows.feed_polling import batch_feeds
 
 POLICY = IntervalPolicy(min_minutes=10, default_minutes=30, max_minutes=360)
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from ingest.sources import Source
+from mediamon.core.runs import RunReport
 from mediamon.core.settings import Settings
 from mediamon.core.urls import canonical_url
 from mediamon.dev.sample_news import feed_list, item_url, load_items, serve_sample_news
-from mediamon.flows.ingest_run import RunReport, run_once
+from mediamon.flows.ingest_run import run_once
 from search.index_versions import articles_alias
 from search.seed_matches import similar_to_seed
 
@@ -32,15 +33,17 @@ def test_first_run_indexes_every_sample_item(slice_runs, es):
     items = load_items()
     assert first.failed == {}
     assert set(first.feeds.values()) == {"ok"}
-    assert first.indexed == len(items)
+    assert first.indexed == first.entries == len(items) and first.reconciled
     assert es.count(index=articles_alias(run_settings))["count"] == len(items)
 
 
 def test_second_run_indexes_nothing_new(slice_runs, es):
     run_settings, _, first, second = slice_runs
-    assert second.entries == first.entries
-    assert second.known == first.indexed
-    assert second.fetched == 0 and second.indexed == 0
+    assert second.entries == first.entries and second.reconciled
+    assert second.duplicates == first.indexed and dict(second.duplicate_rules) == {
+        "link already indexed": first.indexed
+    }
+    assert second.fetched == 0 and second.indexed == 0 and second.spooled == 0
     assert es.count(index=articles_alias(run_settings))["count"] == first.indexed
 
 

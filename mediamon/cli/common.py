@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mediamon.core.settings import Settings
@@ -50,18 +51,27 @@ def when(value: object) -> str:
 
 
 def print_report(report: RunReport, as_json: bool) -> None:
+    """A run's summary: bad sources and failed entries a line each, then the counts, which add up to the entries."""
     summary = report.as_dict()
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         return
     for error in report.source_errors:
-        console.print(f"[yellow]bad source entry[/yellow] {error}")
+        console.print(f"[yellow]bad source entry[/yellow] {escape(error)}", highlight=False)
     for url, reason in report.failed.items():
-        console.print(f"[yellow]failed[/yellow] {url}: {reason}")
+        console.print(f"[yellow]failed[/yellow] {escape(url)}: {escape(reason)}", highlight=False)
+    rules = ", ".join(f"{n} {rule}" for rule, n in report.duplicate_rules.most_common())
     console.print(
-        f"feeds {summary['feeds']}; entries {report.entries}, already indexed {report.known}, "
-        f"fetched {report.fetched}, indexed {report.indexed}, duplicates {report.duplicates}; seconds {report.seconds}"
+        f"feeds {summary['feeds']}; entries {report.entries}: indexed {report.indexed}, "
+        f"duplicates {report.duplicates}{f' ({rules})' if rules else ''}, spooled {report.spooled}, "
+        f"failed {summary['failed']}; pages fetched {report.fetched}",
+        highlight=False,
     )
+    if report.drained:
+        runs = ", ".join(report.drained_runs)
+        console.print(f"from the spool of {runs}: {dict(report.drained)}", highlight=False)
+    if report.retried:
+        console.print(f"pages fetched again: {dict(report.retried)}", highlight=False)
 
 
 def print_matches(matches: Sequence[RankedArticle], title: str, as_json: bool) -> None:

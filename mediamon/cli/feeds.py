@@ -57,7 +57,7 @@ def feeds_check(
     """Fetch every feed once now and show its status and entries; nothing is indexed or stored (exit 1 on failures)."""
     from ingest.sources import load_sources
     from mediamon.core.feeds import HEALTHY
-    from mediamon.flows.ingest_run import check_feeds
+    from mediamon.flows.feed_polling import check_feeds
 
     settings = get_settings()
     loaded = load_sources(feeds or settings.feeds_path)

@@ -21,14 +21,12 @@ def run(
 ) -> None:
     """Poll every feed once, fetch and enrich new articles, and index them."""
     from mediamon.flows.ingest_run import run_once
-    from search.client import EsUnavailable
 
     settings = get_settings() if feeds is None else Settings(feeds_path=feeds)
-    try:
-        report = run_once(settings)
-    except EsUnavailable as exc:
-        raise fail(str(exc)) from None
+    report = run_once(settings)
     print_report(report, as_json)
+    if report.index_error:
+        raise fail(f"{report.index_error} ({report.spooled} entries wait in the spool; the next run indexes them)")
 
 
 @app.command("import")

@@ -25,7 +25,8 @@ class FeedEntry:
 
 @dataclass(frozen=True, slots=True)
 class Article:
-    """An article page after fetching and extraction. `id` is the hash of the canonical URL (also the ES `_id`)."""
+    """An article page after fetching and extraction, or what its feed entry gave when the page could not be read
+    (`access` says which). `id` is the hash of the canonical URL (also the ES `_id`)."""
 
     id: str
     url: str
@@ -37,6 +38,12 @@ class Article:
     published_at: datetime | None
     fetched_at: datetime
     extraction_status: str
+    access: str = "full"  # full | teaser (the feed's text only) | blocked (401, 403, robots...) | failed (404, 5xx...)
+    access_reason: str | None = None  # why the page's full text is missing
+    retries: int = 0  # fetches of a teaser, blocked or failed page tried again after the first
+    next_retry_at: datetime | None = None  # when its page is fetched again (None: not any more)
+    syndicated_from: str | None = None  # a canonical link to another site: the original this copies
+    ingest_run: str | None = None  # the run that wrote it (a retried write recognises its own article)
     language_hint: str | None = None
     authors: tuple[str, ...] = ()
     image: str | None = None
@@ -44,7 +51,6 @@ class Article:
     final_url: str | None = None
     affiliation: str | None = None
     country: str | None = None
-    title_key: str | None = None
     raw_html: str | None = None  # the page as fetched, gzip then base64, for re-extraction later
 
 

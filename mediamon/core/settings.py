@@ -69,7 +69,6 @@ class Settings(BaseSettings):
     retry_after_max: float = 30.0  # the longest Retry-After we wait for; a longer one ends the fetch
     max_redirects: int = 5  # redirect hops per fetch; more count as a redirect loop
     keep_raw_html: bool = True  # store each page gzip-compressed with its article, for re-extraction
-    repost_days: int = 7  # an entry whose source posted the same title within this many days is a re-post
     respect_robots: bool = True  # obey robots.txt for article pages (feeds are subscribed to explicitly)
 
     # Feed polling: adaptive intervals within bounds; failing feeds back off exponentially up to the maximum.
@@ -78,6 +77,17 @@ class Settings(BaseSettings):
     feed_default_minutes: int = 30  # interval of a new feed, and of a failed feed once it answers again
     feed_max_minutes: int = 360  # longest interval, also the cap of a failing feed's backoff
     feed_batch_size: int = 50  # feeds per fetch task (a feed host's feeds stay in one batch)
+    # The most entries one run fetches, enriches and indexes (spooled ones first); the rest wait in the spool for
+    # the next run, so a 10,000-entry feed or a long outage's backlog never runs into the DAG's timeout.
+    max_entries_per_run: int = Field(5000, ge=1)
+    # A page that could not be read is stored from its feed entry and fetched again this many times, after
+    # `page_retry_minutes`, then twice as long each time.
+    page_retries: int = Field(5, ge=0)
+    page_retry_minutes: int = Field(30, ge=1)
+    page_retry_batch: int = Field(200, ge=0)  # teaser, blocked or failed pages one run fetches again at most
+    # An unfinished run's batch files (the spool) that an Airflow run left are drained by others after this long;
+    # a `mediamon run` holds a lock on its own, so the spool of one that died is drained at once.
+    spool_stale_minutes: int = Field(180, ge=1)
 
     # Maintenance (the mediamon_maintenance DAG).
     feed_failing_hours: int = 24  # the health summary lists feeds failing for longer than this

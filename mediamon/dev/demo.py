@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from ingest.sources import Source
+from mediamon.core.runs import RunReport
 from mediamon.core.settings import Settings
 from mediamon.dev.sample_news import feed_list, serve_sample_news
-from mediamon.flows.ingest_run import RunReport, run_once
+from mediamon.flows.ingest_run import run_once
 from search.client import make_client
 from search.index_versions import articles_alias
 from search.seed_matches import Match, similar_to_seed

@@ -1,16 +1,20 @@
-"""The files of one run under `data_dir/batches/<run_id>`: JSONL.gz batches between stages, and per-stage stats.
+"""The files of one run under `data_dir/batches/<run_id>`: JSONL.gz batches between stages, per-stage stats, and
+the lock its workers hold.
 
 Stages pass each other paths of these files, never the records themselves. Every file is written atomically, so a
-retried task replaces what its failed attempt left.
+retried task replaces what its failed attempt left. A run's folder is removed only once every entry it read has an
+outcome: until then it is the spool that later runs drain (`mediamon/flows/spool.py`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
 import os
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from functools import cache
@@ -26,11 +30,34 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def run_dir(settings: Settings, run_id: str) -> Path:
     """The folder of a run's batch files (Airflow run ids are made safe for file names)."""
-    return settings.data_dir / "batches" / _UNSAFE.sub("_", run_id)
+    return batches_root(settings) / _UNSAFE.sub("_", run_id)
+
+
+def batches_root(settings: Settings) -> Path:
+    """The folder that holds every unfinished run's folder."""
+    return settings.data_dir / "batches"
+
+
+@contextmanager
+def folder_lock(folder: Path, *, exclusive: bool, wait: bool = True) -> Iterator[bool]:
+    """Hold the run folder's lock (`flock`, released when the process dies) while the block runs; yields whether it
+    was taken (always, when `wait`). Workers of a run share it; draining another run's spool takes it alone."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as handle:
+        flags = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | (0 if wait else fcntl.LOCK_NB)
+        try:
+            fcntl.flock(handle, flags)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def batch_path(folder: Path, kind: str, part: int) -> Path:
-    """The file of one batch of one kind (`entries`, `articles`, `enriched`, `feeds`)."""
+    """The file of one batch of one kind (`feeds`, `entries`, `chunk`, `articles`, `enriched`, `outcomes`)."""
     return folder / f"{kind}-{part:05d}.jsonl.gz"
 
 

@@ -1,436 +1,180 @@
-"""The monitoring run as stage functions: select feeds → fetch feeds → fetch articles → enrich → index → feed state
-→ run record.
+"""The monitoring run in one process (`mediamon run`, the demo): drain the spool → fetch pages again → select and
+poll feeds → chunks of new entries through fetch, enrich and index, overlapped → feed states → run record.
 
-Every stage takes settings, the run id and small references (feed URLs, paths of JSONL.gz batch files under
-`data_dir/batches/<run_id>`) and returns such references, so the Airflow DAG maps them over batches and `run_once`
-composes them in one process. A failing feed or page never fails a stage: it is recorded; Elasticsearch being
-down does fail it (the DAG retries).
+The Airflow DAG runs the same stage functions as tasks (`flows/feed_polling.py`, `flows/chunks.py`,
+`flows/run_report.py`). Nothing here needs Elasticsearch but indexing: while it is away, feeds are polled and
+articles fetched and enriched into the spool, the run says so (`RunReport.index_error`), and the next run indexes
+them first. A run holds its folder's lock from start to end, so a killed run's spool is drained by the next.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
-import shutil
+import os
+import signal
 import time
-import uuid
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-from typing import TypedDict
-from urllib.parse import urlsplit
 
-from elasticsearch import Elasticsearch
-
-from enrich.annotate import Enricher, annotate, load_enricher
-from ingest.dedup import title_key
-from ingest.feed_state import FeedPoll, IntervalPolicy, advance, is_due, read_feed
-from ingest.fetch import Fetcher, Validators
-from ingest.pages import article_from_page
-from ingest.sources import Source, load_sources
-from mediamon.core.feeds import HEALTHY, FetchOutcome
-from mediamon.core.records import Article, Enrichment, FeedEntry
-from mediamon.core.runs import RunReport
+from enrich.annotate import Enricher, load_enricher
+from ingest.sources import Source
+from mediamon.core.runs import EntryOutcome, RunReport
 from mediamon.core.settings import Settings
-from mediamon.core.urls import article_id
-from mediamon.flows.batches import (
-    batch_part,
-    batch_path,
-    from_json,
-    read_json,
-    read_jsonl,
-    read_stats,
-    run_dir,
-    to_json,
-    write_json,
-    write_jsonl,
-    write_stats,
+from mediamon.flows.batches import batch_part, batch_path, folder_lock, read_json, read_jsonl, run_dir, write_stats
+from mediamon.flows.chunks import enrich_chunk, fetch_chunk, index_chunk
+from mediamon.flows.feed_polling import (
+    chunks_within,
+    fetch_feeds,
+    new_run_id,
+    pending_chunks,
+    plan_chunks,
+    seconds_since,
+    select_feeds,
+    update_feed_states,
 )
-from mediamon.flows.indexing import index_enriched
-from search.client import check_health, make_client
-from search.feed_records import load_states, save_states
-from search.index_versions import articles_alias, ensure_articles_index, ensure_feeds_index, feeds_alias
-from search.run_records import save_run
-from search.write import existing_ids, recent_title_keys
+from mediamon.flows.page_retry import retry_pages
+from mediamon.flows.run_report import finish_run, note_index_error
+from mediamon.flows.spool import claim, is_abandoned, run_folders
+from search.client import EsUnavailable
 
 LOG = logging.getLogger(__name__)
 
-# Batches `stream_articles` fetches ahead of the one being enriched.
+# Chunks the fetching process works ahead of the one being enriched.
 FETCH_AHEAD = 2
+PR_SET_PDEATHSIG = 1
 
 
-class FeedBatch(TypedDict):
-    """One batch of feeds to poll: its number in the run and the feed URLs."""
-
-    part: int
-    feeds: list[str]
-
-
-def new_run_id() -> str:
-    """A run id for runs started outside Airflow."""
-    return f"manual__{datetime.now(UTC):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
+def _die_with_parent() -> None:
+    """Linux: this worker is killed when the process that started it dies (even by SIGKILL), never orphaned."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before the request took hold
+        os._exit(1)
 
 
-def _seconds(started: float) -> float:
-    return round(time.perf_counter() - started, 3)
+def process_chunks(settings: Settings, chunks: Sequence[tuple[str, str]]) -> str | None:
+    """Take chunks `(run_id, chunk file)` through fetch → enrich → index, each from where it stopped, overlapped:
+    another process fetches and extracts, `FETCH_AHEAD` chunks ahead (apart, so its threads never hold up the model
+    on the GIL); this thread enriches (the model loads while the first chunk is fetched); a thread indexes.
 
-
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
-
-
-def batch_feeds(feed_urls: Sequence[str], size: int) -> list[FeedBatch]:
-    """Batches of about `size` feeds, in order; one host's feeds stay in one batch (its politeness limits hold)."""
-    by_host: dict[str, list[str]] = {}
-    for url in feed_urls:
-        by_host.setdefault(_host(url), []).append(url)
-    batches: list[list[str]] = []
-    current: list[str] = []
-    for group in by_host.values():
-        if current and len(current) + len(group) > size:
-            batches.append(current)
-            current = []
-        current.extend(group)
-    if current:
-        batches.append(current)
-    return [FeedBatch(part=n, feeds=feeds) for n, feeds in enumerate(batches)]
-
-
-def _sources_by_feed(sources: Iterable[Source]) -> dict[str, Source]:
-    """Feed URL -> source (a feed listed twice belongs to its first source)."""
-    by_feed: dict[str, Source] = {}
-    for source in sources:
-        for url in source.feeds:
-            by_feed.setdefault(str(url), source)
-    return by_feed
-
-
-def _run_sources(folder: Path) -> dict[str, Source]:
-    return {s["id"]: Source.model_validate(s) for s in read_json(folder / "run.json")["sources"]}
-
-
-def _polls(folder: Path) -> list[FeedPoll]:
-    return [FeedPoll.from_json(row) for path in sorted(folder.glob("feeds-*.jsonl.gz")) for row in read_jsonl(path)]
-
-
-# --- stages ---
-
-
-def select_feeds(
-    settings: Settings, run_id: str, sources: Sequence[Source] | None = None, *, every_feed: bool = False
-) -> list[FeedBatch]:
-    """Start run `run_id`: the feeds due now (every feed with `every_feed`), most overdue first, in batches.
-
-    Sources default to the feeds file (its bad entries go into the run record). Raises EsUnavailable when
-    Elasticsearch is down.
+    Returns why indexing stopped (Elasticsearch away), or None: the chunks not indexed stay in the spool, and the
+    rest are still fetched and enriched, so nothing fetched is lost.
     """
-    started = time.perf_counter()
-    folder = run_dir(settings, run_id)
-    source_errors: list[str] = []
-    if sources is None:
-        loaded = load_sources(settings.feeds_path)
-        sources, source_errors = loaded.sources, [str(e) for e in loaded.errors]
-    client = make_client(settings)
-    check_health(client, settings.es_url)
-    alias = ensure_feeds_index(client, settings)
-    urls = list(_sources_by_feed(sources))
-    due = urls
-    if not every_feed:
-        now = datetime.now(UTC)
-        states = load_states(client, alias, urls)
-        never = datetime.min.replace(tzinfo=UTC)
-        due = sorted(
-            (url for url in urls if is_due(states.get(url), now)),
-            key=lambda url: states[url].next_due_at if url in states else never,
-        )
-    run_file = folder / "run.json"
-    begun = read_json(run_file)["started_at"] if run_file.exists() else datetime.now(UTC).isoformat()
-    write_json(
-        run_file,
-        {
-            "run_id": run_id,
-            "mode": "all" if every_feed else "due",
-            "started_at": begun,
-            "source_errors": source_errors,
-            "sources": [source.model_dump(mode="json") for source in sources],
-        },
-    )
-    batches = batch_feeds(due, settings.feed_batch_size)
-    write_stats(folder, "select", None, {"seconds": _seconds(started), "feeds": len(urls), "due": len(due)})
-    LOG.info("run %s: %d of %d feeds due, in %d batches", run_id, len(due), len(urls), len(batches))
-    return batches
+    if not chunks:
+        return None
 
+    @cache
+    def enricher() -> Enricher:
+        return load_enricher(settings)
 
-def _unknown_entries(
-    client: Elasticsearch, alias: str, entries: list[FeedEntry], repost_days: int
-) -> tuple[list[FeedEntry], int]:
-    """The entries whose article is not indexed yet and that are no re-post under a new URL of a title their source
-    published within `repost_days` (one lookup each), and how many distinct entries were known."""
-    by_id: dict[str, FeedEntry] = {}
-    for entry in entries:
-        try:
-            by_id.setdefault(article_id(entry.url), entry)
-        except ValueError:
-            LOG.warning("skipped entry %r of %s because its link is not a usable URL", entry.url, entry.feed_url)
-    if not by_id or not client.indices.exists_alias(name=alias):
-        return list(by_id.values()), 0
-    known = existing_ids(client, alias, by_id)
-    new = [entry for doc_id, entry in by_id.items() if doc_id not in known]
-    keys = {entry.url: title_key(entry.source_id, entry.title) for entry in new}
-    reposts = recent_title_keys(client, alias, (k for k in keys.values() if k), repost_days)
-    fresh = []
-    for entry in new:
-        if keys[entry.url] in reposts:
-            LOG.info("skipped entry %r because %s posted the same title recently", entry.url, entry.source_id)
-        else:
-            fresh.append(entry)
-    return fresh, len(by_id) - len(fresh)
-
-
-def fetch_feeds(settings: Settings, run_id: str, batch: FeedBatch, *, conditional: bool = True) -> str:
-    """Poll one batch of feeds; record each poll and write the entries not indexed yet. Returns the entries file.
-
-    `conditional` sends the validators of the last poll and passes on nothing from an unchanged body; without
-    it every body is read in full (its status still says `unchanged` when the hash is the same).
-    """
-    started = time.perf_counter()
-    folder = run_dir(settings, run_id)
-    sources = _run_sources(folder)
-    source_of = _sources_by_feed(sources.values())
-    client = make_client(settings)
-    states = load_states(client, feeds_alias(settings), batch["feeds"])
-    validators = {url: Validators(s.etag, s.last_modified) for url, s in states.items()} if conditional else {}
-    polls: list[FeedPoll] = []
-    entries: list[FeedEntry] = []
-    with Fetcher(settings) as fetcher:
-        for result in fetcher.fetch_many(batch["feeds"], kind="feed", validators=validators):
-            source, previous = source_of[result.requested_url], states.get(result.requested_url)
-            poll, found = read_feed(result, source.id, previous and previous.body_hash, source.poll_minutes)
-            polls.append(poll)
-            if poll.status not in HEALTHY:
-                LOG.warning("skipped feed %r because %s: %s", poll.feed_url, poll.status, poll.error)
-            elif poll.status is FetchOutcome.OK or not conditional:
-                entries.extend(found)
-    new, known = _unknown_entries(client, articles_alias(settings), entries, settings.repost_days)
-    write_jsonl(batch_path(folder, "feeds", batch["part"]), (poll.to_json() for poll in polls))
-    path = batch_path(folder, "entries", batch["part"])
-    write_jsonl(path, (to_json(entry) for entry in new))
-    stats = {"seconds": _seconds(started), "entries": len(entries), "known": known, "new": len(new)}
-    write_stats(folder, "feeds", batch["part"], stats)
-    return str(path)
-
-
-def fetch_articles(settings: Settings, run_id: str, entries_path: str) -> str:
-    """Fetch and extract the pages of one batch of new entries. Returns the articles file."""
-    started = time.perf_counter()
-    folder, part = run_dir(settings, run_id), batch_part(Path(entries_path))
-    by_url = {entry.url: entry for entry in (from_json(FeedEntry, row) for row in read_jsonl(Path(entries_path)))}
-    articles: list[Article] = []
-    failures: list[dict[str, str]] = []
-    if by_url:
-        sources = _run_sources(folder)
-        with Fetcher(settings) as fetcher:
-            for page in fetcher.fetch_many(list(by_url), kind="page"):
-                entry = by_url[page.requested_url]
-                if not page.ok:
-                    reason = f"{page.status}: {page.error}"
-                    failures.append({"stage": "fetch", "url": page.requested_url, "reason": reason})
-                    LOG.warning("skipped article %r because %s", page.requested_url, reason)
-                    continue
-                articles.append(article_from_page(entry, page, sources[entry.source_id], settings.keep_raw_html))
-    path = batch_path(folder, "articles", part)
-    write_jsonl(path, (to_json(article) for article in articles))
-    stats = {"seconds": _seconds(started), "fetched": len(articles), "failures": failures}
-    write_stats(folder, "articles", part, stats)
-    return str(path)
-
-
-def enrich_articles(
-    settings: Settings, run_id: str, articles_paths: Iterable[str], enricher: Enricher | None = None
-) -> list[str]:
-    """Enrich every batch of articles; the model is loaded once (and only if there is an article). Returns the files."""
-    started = time.perf_counter()
-    folder = run_dir(settings, run_id)
-    paths: list[str] = []
-    enriched = 0
-    for articles_path in articles_paths:
-        articles = [from_json(Article, row) for row in read_jsonl(Path(articles_path))]
-        if articles and enricher is None:
-            enricher = load_enricher(settings)
-        enrichments = annotate(articles, enricher) if articles else []
-        path = batch_path(folder, "enriched", batch_part(Path(articles_path)))
-        rows = ({"article": to_json(a), "enrichment": to_json(e)} for a, e in zip(articles, enrichments, strict=True))
-        enriched += write_jsonl(path, rows)
-        paths.append(str(path))
-    # Keyed by the first batch: calls on other batches (as `stream_articles` makes) keep their own stats.
-    first = batch_part(Path(paths[0])) if paths else None
-    write_stats(folder, "enrich", first, {"seconds": _seconds(started), "enriched": enriched})
-    return paths
-
-
-def index_articles(settings: Settings, run_id: str, enriched_paths: Iterable[str]) -> dict[str, int]:
-    """Index the enriched batches (`create`: an article already there counts as a duplicate). Returns counts."""
-    started = time.perf_counter()
-    folder = run_dir(settings, run_id)
-    client = make_client(settings)
-    alias: str | None = None
-    indexed = duplicates = 0
-    created_by_feed: Counter[str] = Counter()
-    failures: list[dict[str, str]] = []
-    first: int | None = None
-    for enriched_path in enriched_paths:
-        first = batch_part(Path(enriched_path)) if first is None else first
-        rows = [
-            (from_json(Article, row["article"]), from_json(Enrichment, row["enrichment"]))
-            for row in read_jsonl(Path(enriched_path))
-        ]
-        if not rows:
-            continue
-        alias = alias or ensure_articles_index(client, settings, len(rows[0][1].embedding), rows[0][1].model)
-        there = existing_ids(client, alias, (article.id for article, _ in rows))
-        result = index_enriched(client, alias, rows)
-        indexed, duplicates = indexed + result.created, duplicates + result.duplicates
-        for article, _ in rows:
-            if article.id in result.failed:
-                failures.append({"stage": "index", "url": article.url, "reason": result.failed[article.id]})
-            elif article.id not in there and article.feed_url:
-                created_by_feed[article.feed_url] += 1
-    stats = {
-        "seconds": _seconds(started),
-        "indexed": indexed,
-        "duplicates": duplicates,
-        "failures": failures,
-        "created_by_feed": dict(created_by_feed),
-    }
-    write_stats(folder, "index", first, stats)  # keyed by the first batch, as in `enrich_articles`
-    return {"indexed": indexed, "duplicates": duplicates, "failed": len(failures)}
-
-
-def update_feed_states(settings: Settings, run_id: str) -> dict[str, int]:
-    """Write each polled feed's new state (status, validators, hash, interval, next due time). Returns statuses."""
-    started = time.perf_counter()
-    folder = run_dir(settings, run_id)
-    polls = _polls(folder)
-    created: Counter[str] = Counter()
-    for stats in read_stats(folder):
-        created.update(stats.get("created_by_feed", {}))
-    client = make_client(settings)
-    alias = feeds_alias(settings)
-    previous = load_states(client, alias, (poll.feed_url for poll in polls))
-    policy = IntervalPolicy.from_settings(settings)
-    save_states(client, alias, (advance(previous.get(p.feed_url), p, created[p.feed_url], policy) for p in polls))
-    write_stats(folder, "state", None, {"seconds": _seconds(started)})
-    return dict(Counter(str(poll.status) for poll in polls))
-
-
-def finish_run(settings: Settings, run_id: str) -> RunReport:
-    """Sum up the run from its files, store the run record and delete the run's batch files."""
-    folder = run_dir(settings, run_id)
-    run = read_json(folder / "run.json")
-    report = RunReport(
-        run_id=run_id,
-        mode=run["mode"],
-        started_at=datetime.fromisoformat(run["started_at"]),
-        ended_at=datetime.now(UTC),
-        feeds={poll.feed_url: str(poll.status) for poll in _polls(folder)},
-        source_errors=run["source_errors"],
-    )
-    failed_by_stage: Counter[str] = Counter()
-    for stats in read_stats(folder):
-        stage = stats["stage"]
-        report.seconds[stage] = round(report.seconds.get(stage, 0.0) + stats["seconds"], 3)
-        report.entries += stats.get("entries", 0)
-        report.known += stats.get("known", 0)
-        report.fetched += stats.get("fetched", 0)
-        report.indexed += stats.get("indexed", 0)
-        report.duplicates += stats.get("duplicates", 0)
-        for failure in stats.get("failures", []):
-            report.failures.append(failure)
-            report.failed[failure["url"]] = failure["reason"]
-            failed_by_stage[failure["stage"]] += 1
-    report.failed_by_stage = dict(failed_by_stage)
-    save_run(make_client(settings), settings, report)
-    shutil.rmtree(folder)
-    return report
-
-
-def split_entries(settings: Settings, run_id: str, entries_paths: Iterable[str], size: int) -> list[str]:
-    """The entries of `entries_paths` again, in files (`chunk-*`) of at most `size`, hosts taking turns in each."""
-    folder = run_dir(settings, run_id)
-    by_host: dict[str, deque[dict]] = {}
-    for path in entries_paths:
-        for row in read_jsonl(Path(path)):
-            by_host.setdefault(_host(row["url"]), deque()).append(row)
-    rows = []
-    while by_host:
-        for host in list(by_host):
-            rows.append(by_host[host].popleft())
-            if not by_host[host]:
-                del by_host[host]
-    paths = []
-    for part, start in enumerate(range(0, len(rows), max(1, size))):
-        path = batch_path(folder, "chunk", part)
-        write_jsonl(path, rows[start : start + size])
-        paths.append(str(path))
-    return paths
-
-
-def stream_articles(settings: Settings, run_id: str, entries_paths: Sequence[str]) -> dict[str, int]:
-    """`fetch_articles`, `enrich_articles` and `index_articles` over every batch, overlapped. Returns summed counts.
-
-    Another process fetches and extracts the batches in turn, `FETCH_AHEAD` ahead (apart, so its threads never
-    hold up this process's model on the GIL); this thread enriches each batch as it arrives (the model loads
-    while the first is fetched) and a thread indexes it.
-    """
-    counts: Counter[str] = Counter()
-    if not entries_paths:
-        return dict(counts)
+    index_error: str | None = None
     spawn = multiprocessing.get_context("spawn")
     with (
-        ProcessPoolExecutor(1, mp_context=spawn) as fetching,
-        ThreadPoolExecutor(1, thread_name_prefix="index-articles") as indexing,
+        ProcessPoolExecutor(1, mp_context=spawn, initializer=_die_with_parent) as fetching,
+        ThreadPoolExecutor(1, thread_name_prefix="index-chunks") as indexing,
     ):
-        waiting = deque(entries_paths)
-        fetched: deque[Future[str]] = deque()
-        indexed: list[Future[dict[str, int]]] = []
+        waiting = deque(chunks)
+        fetched: deque[tuple[str, Future[str]]] = deque()
+        indexed: list[Future[str]] = []
+
+        def fetch_next() -> None:
+            run_id, path = waiting.popleft()
+            fetched.append((run_id, fetching.submit(fetch_chunk, settings, run_id, path)))
+
         try:
             while waiting and len(fetched) < FETCH_AHEAD:
-                fetched.append(fetching.submit(fetch_articles, settings, run_id, waiting.popleft()))
-            enricher = load_enricher(settings)
+                fetch_next()
             while fetched:
-                articles_path = fetched.popleft().result()
+                run_id, future = fetched.popleft()
+                articles_path = future.result()
                 if waiting:
-                    fetched.append(fetching.submit(fetch_articles, settings, run_id, waiting.popleft()))
-                enriched = enrich_articles(settings, run_id, [articles_path], enricher)
-                indexed.append(indexing.submit(index_articles, settings, run_id, enriched))
+                    fetch_next()
+                enriched = enrich_chunk(settings, run_id, articles_path, enricher)
+                indexed.append(indexing.submit(index_chunk, settings, run_id, enriched))
+                index_error = index_error or _first_error(indexed)
             for future in indexed:
-                counts.update(future.result())
+                index_error = index_error or _error_of(future)
         finally:
-            for future in fetched:
+            for _, future in fetched:
                 future.cancel()
-    return dict(counts)
+    return index_error
+
+
+def _error_of(future: Future[str]) -> str | None:
+    try:
+        future.result()
+    except EsUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def _first_error(futures: list[Future[str]]) -> str | None:
+    return next((error for future in futures if future.done() and (error := _error_of(future))), None)
+
+
+def drain_spool(settings: Settings, run_id: str, budget: int | None = None) -> dict:
+    """Finish the entries earlier runs left in the spool, oldest run first, within `budget` entries; each of those
+    runs gets its record rewritten with the outcomes. Returns what was settled (`drained`, `drained_runs`) and how
+    many entries it took (`entries`); `index_error` when Elasticsearch was away."""
+    started = time.perf_counter()
+    settled: Counter[str] = Counter()
+    runs: list[str] = []
+    used, index_error = 0, None
+    for folder in run_folders(settings, exclude=run_id):
+        if budget is not None and used >= budget or not is_abandoned(settings, folder):
+            continue
+        with claim(folder) as taken:
+            if not taken:
+                continue
+            earlier = read_json(folder / "run.json")["run_id"]
+            plan_chunks(settings, earlier)
+            chosen = chunks_within(pending_chunks(folder), None if budget is None else budget - used)
+            index_error = process_chunks(settings, [(earlier, path) for path in chosen]) or index_error
+            used += sum(sum(1 for _ in read_jsonl(Path(path))) for path in chosen)
+            settled.update(_settled(folder, chosen))
+            if not (folder / "stats" / "state.json").exists():
+                update_feed_states(settings, earlier)
+            finish_run(settings, earlier)
+            runs.append(earlier)
+    stats = {"seconds": seconds_since(started), "drained": dict(settled), "drained_runs": runs}
+    write_stats(run_dir(settings, run_id), "drain", None, stats)
+    return {**stats, "entries": used, "index_error": index_error}
+
+
+def _settled(folder: Path, chunks: list[str]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for path in chunks:
+        outcomes = batch_path(folder, "outcomes-chunk", batch_part(Path(path)))
+        if outcomes.exists():
+            counts.update(str(EntryOutcome.from_json(row).outcome) for row in read_jsonl(outcomes))
+    return counts
 
 
 def run_once(settings: Settings, sources: Sequence[Source] | None = None) -> RunReport:
     """Poll every feed once, reading each in full, and index what is new, without Airflow.
 
-    The stages of the DAG, with fetching, enrichment and indexing overlapped over batches of `stream_batch_size`
-    entries (`stream_articles`). Feed states and the run record are written as in the DAG. One bad feed or page
-    never stops the run.
+    The spool of earlier runs goes first, then pages due to be fetched again, then this run's new entries, at most
+    `max_entries_per_run` in all (the rest wait in the spool). Feed states and the run record are written as in
+    the DAG. One bad feed or page never stops the run; with Elasticsearch away, the report says why
+    (`index_error`) and everything fetched waits in the spool.
     """
     run_id = new_run_id()
-    batches = select_feeds(settings, run_id, sources, every_feed=True)
-    entries = [fetch_feeds(settings, run_id, batch, conditional=False) for batch in batches]
-    stream_articles(settings, run_id, split_entries(settings, run_id, entries, settings.stream_batch_size))
-    update_feed_states(settings, run_id)
-    return finish_run(settings, run_id)
-
-
-def check_feeds(settings: Settings, sources: Sequence[Source]) -> list[tuple[FeedPoll, tuple[FeedEntry, ...]]]:
-    """Fetch every feed of `sources` once now and read it; nothing is stored."""
-    source_of = _sources_by_feed(sources)
-    with Fetcher(settings) as fetcher:
-        results = list(fetcher.fetch_many(list(source_of), kind="feed"))
-    return [read_feed(r, source_of[r.requested_url].id) for r in results]
+    folder = run_dir(settings, run_id)
+    with folder_lock(folder, exclusive=True):
+        budget = settings.max_entries_per_run
+        batches = select_feeds(settings, run_id, sources, every_feed=True, owner="cli")
+        drained = drain_spool(settings, run_id, budget)
+        retry_pages(settings, run_id)
+        for batch in batches:
+            fetch_feeds(settings, run_id, batch, conditional=False)
+        chunks = plan_chunks(settings, run_id, budget - drained["entries"])
+        index_error = process_chunks(settings, [(run_id, path) for path in chunks]) or drained["index_error"]
+        if index_error:
+            note_index_error(settings, run_id, index_error)
+        update_feed_states(settings, run_id)
+        return finish_run(settings, run_id)

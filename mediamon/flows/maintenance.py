@@ -1,5 +1,5 @@
-"""Upkeep: feeds that keep failing, sources whose extraction drifted, article retention, batch files left by failed
-runs, and reindexing when the model changed."""
+"""Upkeep: feeds that keep failing, sources whose extraction drifted, article retention, empty batch folders of runs
+that died before they began, and reindexing when the model changed."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from elasticsearch import Elasticsearch
 
 from mediamon.core.feeds import FeedState
 from mediamon.core.settings import Settings
+from mediamon.flows.batches import batches_root
 from mediamon.flows.reindex import ReindexReport, reindex_articles
 from search.client import check_health, make_client
 from search.extraction_drift import SourceExtraction, extraction_by_source
@@ -102,12 +103,17 @@ def apply_retention(settings: Settings, now: datetime | None = None) -> int:
 
 
 def prune_batches(settings: Settings) -> int:
-    """Remove batch folders of runs older than STALE_BATCH_DAYS (finished runs remove their own); returns how many."""
-    root = settings.data_dir / "batches"
+    """Remove the empty shells of runs that died before they began (no `run.json`) and are older than
+    STALE_BATCH_DAYS; a run that began is in the spool and drained, never pruned. Returns how many."""
+    root = batches_root(settings)
     if not root.is_dir():
         return 0
     oldest = time.time() - STALE_BATCH_DAYS * 86_400
-    stale = [folder for folder in root.iterdir() if folder.is_dir() and folder.stat().st_mtime < oldest]
+    stale = [
+        folder
+        for folder in root.iterdir()
+        if folder.is_dir() and not (folder / "run.json").exists() and folder.stat().st_mtime < oldest
+    ]
     for folder in stale:
         shutil.rmtree(folder)
     return len(stale)
