@@ -17,7 +17,7 @@ from email.utils import format_datetime
 import pytest
 
 from ingest.fetch import Fetcher, Validators, retry_after_seconds
-from ingest.ssrf import is_public_address
+from ingest.ssrf import AddressGuard, is_public_address
 from mediamon.core.feeds import FetchOutcome
 from mediamon.core.settings import Settings
 from tests.http_fixtures import LocalServer, Reply, Seen
@@ -469,6 +469,51 @@ def test_hostnames_are_checked_at_connect_time(fetcher: Fetcher, monkeypatch: py
     assert "10.1.2.3" in result.error
 
 
+# 169.254.169.254 (cloud metadata), 127.0.0.1 and 10.0.0.1 dressed as IPv6: NAT64, IPv4-compatible, local-use
+# NAT64, SIIT and Teredo (server 65.54.227.120, client 192.0.2.45).
+DISGUISED_IPV4 = [
+    "64:ff9b::a9fe:a9fe",
+    "64:ff9b::7f00:1",
+    "64:ff9b::a00:1",
+    "::7f00:1",
+    "::a9fe:a9fe",
+    "64:ff9b:1::a9fe:a9fe",
+    "::ffff:0:a9fe:a9fe",
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+]
+
+
+@pytest.mark.parametrize("address", DISGUISED_IPV4)
+def test_ipv6_literals_embedding_a_non_public_ipv4_are_blocked(
+    fetcher: Fetcher, no_network: list[object], address: str
+):
+    result = fetcher.fetch(f"http://[{address}]/latest/meta-data/", kind="page")
+    assert result.status is FetchOutcome.BLOCKED
+    assert "non-public" in result.error
+    assert no_network == []
+
+
+@pytest.mark.parametrize("address", DISGUISED_IPV4)
+def test_hostnames_resolving_to_ipv6_embedding_a_non_public_ipv4_are_blocked(
+    fetcher: Fetcher, monkeypatch: pytest.MonkeyPatch, address: str
+):
+    connects: list[object] = []
+    answer = [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, 80, 0, 0))]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: answer)
+    monkeypatch.setattr(socket.socket, "connect", lambda *a: connects.append(a))
+    result = fetcher.fetch("http://news.example.com/story", kind="feed")
+    assert result.status is FetchOutcome.BLOCKED
+    assert address in result.error
+    assert connects == []
+
+
+def test_a_nat64_address_of_a_public_ipv4_is_connected_to(monkeypatch: pytest.MonkeyPatch):
+    """Behind DNS64 every IPv4-only site resolves to the well-known NAT64 prefix."""
+    answer = [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("64:ff9b::5db8:d822", 80, 0, 0))]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: answer)
+    assert AddressGuard([]).resolve("news.example.com", 80) == ["64:ff9b::5db8:d822"]
+
+
 def test_every_redirect_hop_is_checked(server: LocalServer, fetcher: Fetcher):
     server.route("/to-metadata", Reply(302, headers={"Location": "http://169.254.169.254/latest/"}))
     server.route("/to-localhost", Reply(302, headers={"Location": server.url("/story", host="localhost")}))
@@ -499,7 +544,21 @@ def test_every_redirect_hop_is_checked(server: LocalServer, fetcher: Fetcher):
         ("::ffff:127.0.0.1", False),
         ("::ffff:10.0.0.1", False),
         ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+        ("2002:808:808::", True),  # 6to4 of 8.8.8.8
         ("ff02::1", False),
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::7f00:1", False),
+        ("64:ff9b::c0a8:101", False),  # 192.168.1.1
+        ("64:ff9b::808:808", True),  # NAT64 of 8.8.8.8: how an IPv4-only site resolves behind DNS64
+        ("64:ff9b:1::a9fe:a9fe", False),  # local-use NAT64: refused whatever it embeds
+        ("64:ff9b:1::808:808", False),
+        ("::7f00:1", False),  # IPv4-compatible 127.0.0.1
+        ("::a9fe:a9fe", False),
+        ("::808:808", True),
+        ("::", False),
+        ("::ffff:0:7f00:1", False),  # SIIT (unallocated space)
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo: refused whatever it embeds
+        ("2001:0:808:808:0:0:f7f7:f7f7", False),  # Teredo, server and client 8.8.8.8
     ],
 )
 def test_public_addresses(address: str, public: bool):
