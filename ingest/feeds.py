@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -43,7 +44,8 @@ def entry_text(entry: feedparser.FeedParserDict) -> tuple[str, str]:
 
 def parse_feed(content: bytes, *, feed_url: str, source_id: str, headers: dict[str, str] | None = None) -> ParsedFeed:
     """Parse a feed body. Entries without a link are dropped; a bozo feed is kept when it still yields entries."""
-    parsed = feedparser.parse(content, response_headers=headers or {})
+    # A stream, because feedparser opens a bytes or str argument that names a file or URL instead of parsing it.
+    parsed = feedparser.parse(io.BytesIO(content), response_headers=headers or {})
     entries = []
     for entry in parsed.entries:
         link = (entry.get("link") or "").strip()
