@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import ipaddress
+import logging
 import socket
 import threading
 import time
@@ -404,6 +405,109 @@ def test_robots_group_for_our_user_agent(server: LocalServer, fetcher: Fetcher):
     server.route("/robots.txt", Reply(200, rules, {"Content-Type": "text/plain"}))
     server.route("/story", Reply(200, PAGE, {"Content-Type": HTML}))
     assert fetcher.fetch(server.url("/story"), kind="page").status is FetchOutcome.ROBOTS
+
+
+def robots_verdicts(server: LocalServer, fetcher: Fetcher, rules: str, paths: list[str]) -> dict[str, bool]:
+    """Whether each path may be fetched (as a page) under `rules`."""
+    server.route("/robots.txt", Reply(200, rules.encode(), {"Content-Type": "text/plain"}))
+    for path in paths:
+        server.route(path.partition("?")[0], Reply(200, PAGE, {"Content-Type": HTML}))
+    verdicts = {path: fetcher.fetch(server.url(path), kind="page").status for path in paths}
+    assert set(verdicts.values()) <= {FetchOutcome.OK, FetchOutcome.ROBOTS}
+    assert len(server.seen("/robots.txt")) == 1
+    return {path: status is FetchOutcome.OK for path, status in verdicts.items()}
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        "User-agent: *\nDisallow: /news/\nAllow: /news/public/\nAllow: /page\nDisallow: /page\n",
+        "User-agent: *\nAllow: /news/public/\nDisallow: /page\nAllow: /page\nDisallow: /news/\n",
+    ],
+)
+def test_robots_longest_match_wins_whatever_the_order(server: LocalServer, fetcher: Fetcher, rules: str):
+    """RFC 9309 2.2.2: the most specific (longest) rule decides; between equals, Allow."""
+    paths = ["/news/story", "/news/public/story", "/news/publicity", "/page", "/elsewhere"]
+    assert robots_verdicts(server, fetcher, rules, paths) == {
+        "/news/story": False,
+        "/news/public/story": True,
+        "/news/publicity": False,
+        "/page": True,
+        "/elsewhere": True,
+    }
+
+
+def test_robots_wildcards_and_end_anchor(server: LocalServer, fetcher: Fetcher):
+    rules = "User-agent: *\nDisallow: /*.pdf$\nDisallow: /*?print=\nDisallow: /archive/*/old\n"
+    paths = ["/doc.pdf", "/doc.pdf?page=2", "/doc.pdfx", "/story?print=1", "/story", "/archive/2020/old", "/archive/"]
+    assert robots_verdicts(server, fetcher, rules, paths) == {
+        "/doc.pdf": False,
+        "/doc.pdf?page=2": True,  # $ anchors the end of the path and query
+        "/doc.pdfx": True,
+        "/story?print=1": False,
+        "/story": True,
+        "/archive/2020/old": False,
+        "/archive/": True,
+    }
+
+
+def test_robots_only_our_group_applies_not_merged_with_the_star_group(server: LocalServer, fetcher: Fetcher):
+    rules = (
+        "User-agent: *\nDisallow: /\n\n"
+        "User-agent: otherbot\nAllow: /\n\n"
+        "User-agent: MediaMon\nDisallow: /private/\n"  # product tokens match case-insensitively
+    )
+    paths = ["/news/story", "/private/story"]
+    assert robots_verdicts(server, fetcher, rules, paths) == {"/news/story": True, "/private/story": False}
+
+
+def test_robots_group_matches_our_product_token_not_words_of_our_user_agent(server: LocalServer):
+    rules = "User-agent: github\nDisallow: /\n\nUser-agent: *\nAllow: /\n"
+    settings = make_settings(user_agent="mediamon/0.1 (+https://github.com/mediamon/mediamon)")
+    with Fetcher(settings) as fetcher:
+        assert robots_verdicts(server, fetcher, rules, ["/story"]) == {"/story": True}
+
+
+def page_arrivals(server: LocalServer, fetcher: Fetcher, rules: str, pages: int) -> list[float]:
+    """Arrival times of robots.txt and then `pages` page requests, fetched one after the other."""
+    server.route("/robots.txt", Reply(200, rules.encode(), {"Content-Type": "text/plain"}))
+    server.route("/p", Reply(200, PAGE, {"Content-Type": HTML}))
+    assert all(fetcher.fetch(server.url(f"/p?n={n}"), kind="page").ok for n in range(pages))
+    return [request.at for request in server.requests]
+
+
+def gaps(arrivals: list[float]) -> list[float]:
+    return [later - earlier for earlier, later in zip(arrivals, arrivals[1:], strict=False)]
+
+
+def test_crawl_delay_for_our_agent_spaces_the_requests_to_the_host(server: LocalServer, fetcher: Fetcher):
+    rules = "User-agent: *\nCrawl-delay: 5\n\nUser-agent: mediamon\nCrawl-delay: 0.3\nAllow: /\n"
+    arrivals = page_arrivals(server, fetcher, rules, 3)
+    assert len(arrivals) == 4  # robots.txt, then the pages
+    assert all(0.28 <= gap < 2.0 for gap in gaps(arrivals)), gaps(arrivals)
+
+
+def test_crawl_delay_of_another_agent_is_not_ours(server: LocalServer, fetcher: Fetcher):
+    arrivals = page_arrivals(server, fetcher, "User-agent: otherbot\nCrawl-delay: 5\n", 3)
+    assert all(gap < 1.0 for gap in gaps(arrivals)), gaps(arrivals)
+
+
+def test_a_crawl_delay_beyond_the_cap_is_capped_and_logged(server: LocalServer, caplog: pytest.LogCaptureFixture):
+    with Fetcher(make_settings(crawl_delay_max=0.3)) as fetcher, caplog.at_level(logging.WARNING, "ingest.fetch"):
+        arrivals = page_arrivals(server, fetcher, "User-agent: *\nCrawl-delay: 86400\n", 2)
+    assert all(0.28 <= gap < 2.0 for gap in gaps(arrivals)), gaps(arrivals)
+    assert any("Crawl-delay of 86400s" in record.getMessage() for record in caplog.records)
+
+
+def test_crawl_delay_holds_for_concurrent_fetches_to_the_host(server: LocalServer):
+    server.route("/robots.txt", Reply(200, b"User-agent: *\nCrawl-delay: 0.3\n", {"Content-Type": "text/plain"}))
+    server.route("/p", Reply(200, PAGE, {"Content-Type": HTML}))
+    settings = make_settings(host_concurrency=4, fetch_concurrency=8)
+    with Fetcher(settings) as fetcher:
+        results = list(fetcher.fetch_many([server.url(f"/p?n={n}") for n in range(3)], kind="page"))
+    assert [result.status for result in results] == [FetchOutcome.OK] * 3
+    arrivals = sorted(request.at for request in server.requests)
+    assert len(arrivals) == 4 and all(gap >= 0.28 for gap in gaps(arrivals)), gaps(arrivals)
 
 
 def test_robots_can_be_switched_off(server: LocalServer):
