@@ -73,7 +73,8 @@ def looks_like_markup(head: bytes) -> bool:
     return head.lstrip()[:1] in (b"<", b"{")
 
 
-def _codec(label: str | bytes | None) -> str | None:
+def codec_of(label: str | bytes | None) -> str | None:
+    """The codec a charset label means, read as browsers do (latin-1 is windows-1252); None if unknown."""
     if not label:
         return None
     if isinstance(label, bytes):
@@ -91,7 +92,7 @@ def declared_encodings(content: bytes, header_charset: str | None) -> list[str]:
     xml = _XML_ENCODING.match(head)
     meta = _META_CHARSET.search(head)
     labels = [xml[1] if xml else None, meta[1] if meta else None, header_charset]
-    codecs_ = [codec for codec in map(_codec, labels) if codec and codec not in _UNTRUSTED]
+    codecs_ = [codec for codec in map(codec_of, labels) if codec and codec not in _UNTRUSTED]
     return list(dict.fromkeys(codecs_))
 
 
@@ -103,27 +104,28 @@ def _mostly_utf8(content: bytes) -> bool:
     return multibyte > 0 and broken * 10 <= multibyte
 
 
-def _detect(content: bytes, weak: list[str]) -> str | None:
-    """charset_normalizer's guess; a weakly declared codec that fits as well as the guess is kept."""
+def _detect(content: bytes, declared: list[str]) -> str | None:
+    """charset_normalizer's guess; a declared codec that fits as well as the guess is kept (the first such)."""
     if from_bytes is None:
         return None
     matches = from_bytes(content)
     best = matches.best()
     if best is None:
         return None
-    for codec in weak:
+    for codec in declared:
         for match in matches:
-            if match.chaos <= best.chaos + 0.01 and codec in map(_codec, match.could_be_from_charset):
+            if match.chaos <= best.chaos + 0.01 and codec in map(codec_of, match.could_be_from_charset):
                 return codec
-    return _codec(best.encoding)
+    return codec_of(best.encoding)
 
 
 def decode_text(content: bytes, header_charset: str | None = None) -> tuple[str, str]:
     """Decode a body; returns (text, codec name).
 
-    Order: a BOM; valid (or all but valid) UTF-8, whatever the labels say; an in-document or header label
-    that decodes cleanly, unless it is a default like latin-1; charset_normalizer's guess (a default label
-    that fits as well wins); the first label or UTF-8, with replacement characters.
+    Order: a BOM; valid (or all but valid) UTF-8, whatever the labels say; the one label declared (in-document
+    and header agreeing) if it decodes cleanly, unless it is a default like latin-1; otherwise the bytes decide
+    between labels that disagree: charset_normalizer's guess, or a declared codec (in-document first) that fits
+    as well; without a guess, the first label or UTF-8, with replacement characters.
     """
     bom = _bom(content)
     if bom is not None:
@@ -135,11 +137,10 @@ def decode_text(content: bytes, header_charset: str | None = None) -> tuple[str,
     if _mostly_utf8(content):
         return content.decode("utf-8", "replace"), "utf-8"
     declared = [codec for codec in declared_encodings(content, header_charset) if codec != "utf-8"]
-    for codec in declared:
-        if codec not in _WEAK:
-            try:
-                return content.decode(codec), codec
-            except UnicodeDecodeError:
-                continue
-    codec = _detect(content, [codec for codec in declared if codec in _WEAK]) or (declared[0] if declared else "utf-8")
+    if len(declared) == 1 and declared[0] not in _WEAK:
+        try:
+            return content.decode(declared[0]), declared[0]
+        except UnicodeDecodeError:
+            pass
+    codec = _detect(content, declared) or (declared[0] if declared else "utf-8")
     return content.decode(codec, "replace"), codec

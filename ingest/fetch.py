@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -21,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Literal
-from urllib.robotparser import RobotFileParser
 
 import httpx
 import tenacity
+from protego import Protego
 
 from ingest.decode import SNIFF_BYTES, decode_text, looks_binary, looks_like_markup
 from ingest.politeness import HostGate
@@ -137,6 +138,12 @@ def _is_transient(exc: BaseException) -> bool:
     return _classify_transport_error(exc)[0] is FetchOutcome.CONNECT_ERROR
 
 
+def _robots_token(user_agent: str) -> str:
+    """The product token robots.txt groups are matched against (RFC 9309): `mediamon` of `mediamon/0.1 (+...)`."""
+    match = re.match(r"[A-Za-z_-]+", user_agent.strip())
+    return match[0] if match else user_agent
+
+
 def _host_key(url: str) -> str:
     try:
         return httpx.URL(url).host
@@ -197,7 +204,8 @@ class Fetcher:
             follow_redirects=False,
             trust_env=False,
         )
-        self._robots: dict[str, RobotFileParser] = {}
+        self._robots_agent = _robots_token(settings.user_agent)
+        self._robots: dict[str, Protego] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
@@ -450,23 +458,37 @@ class Fetcher:
             raise _Failure(outcome, f"{message} while reading the body", http_status=status) from exc
 
     def _robots_allow(self, url: httpx.URL) -> bool:
-        """Whether robots.txt lets our user agent fetch the URL; robots.txt is fetched once per origin."""
+        """Whether robots.txt lets our user agent fetch the URL; robots.txt is fetched once per origin, and its
+        Crawl-delay for us then slows the host down."""
         origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
         with self._lock:
             lock = self._robots_locks.setdefault(origin, threading.Lock())
         with lock:
-            parser = self._robots.get(origin)
-            if parser is None:
-                parser = self._robots[origin] = self._load_robots(origin)
-        return parser.can_fetch(self._settings.user_agent, str(url))
+            rules = self._robots.get(origin)
+            if rules is None:
+                rules = self._robots[origin] = self._load_robots(origin)
+                self._honour_crawl_delay(url.host, origin, rules)
+        return rules.can_fetch(str(url), self._robots_agent)
 
-    def _load_robots(self, origin: str) -> RobotFileParser:
-        """Parse robots.txt; a 4xx allows everything, and so (with a warning) do 5xx, timeouts and the like.
+    def _honour_crawl_delay(self, host: str, origin: str, rules: Protego) -> None:
+        """Make the host's interval between requests at least its Crawl-delay for us, up to `crawl_delay_max`."""
+        delay = rules.crawl_delay(self._robots_agent)
+        if not delay:
+            return
+        cap = self._settings.crawl_delay_max
+        if delay > cap:
+            log.warning("robots.txt of %s asks for a Crawl-delay of %gs; waiting %gs instead", origin, delay, cap)
+        else:
+            log.info("robots.txt of %s asks for a Crawl-delay of %gs", origin, delay)
+        self._gate.slow_down(host, min(delay, cap))
+
+    def _load_robots(self, origin: str) -> Protego:
+        """Parse robots.txt (RFC 9309, with Crawl-delay); a 4xx allows everything, and so (with a warning) do 5xx,
+        timeouts and the like.
 
         A refused or unresolvable host fails the fetch that asked, and is not cached.
         """
         url = f"{origin}/robots.txt"
-        parser = RobotFileParser(url)
         started = time.monotonic()
         try:
             response = self._follow(url, {"Accept": "text/plain, */*;q=0.1"}, check_robots=False, attempts=1)
@@ -476,13 +498,11 @@ class Fetcher:
                     body = b"".join(self._body(response, ROBOTS_MAX_BYTES, started))
                     if len(body) > ROBOTS_MAX_BYTES:
                         raise _Failure(FetchOutcome.TOO_LARGE, f"larger than {ROBOTS_MAX_BYTES} bytes")
-                    parser.parse(body.decode("utf-8", "replace").splitlines())
-                    return parser
+                    return Protego.parse(body.decode("utf-8", "replace"))
                 if not 400 <= status < 500:
                     log.warning("robots.txt %s answered HTTP %d; allowing everything", url, status)
         except _Failure as failure:
             if failure.outcome in (FetchOutcome.BLOCKED, FetchOutcome.DNS):  # the site's fault, not robots.txt's
                 raise
             log.warning("robots.txt %s unavailable (%s); allowing everything", url, failure.message)
-        parser.allow_all = True
-        return parser
+        return Protego.parse("")  # no rules: everything allowed

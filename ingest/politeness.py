@@ -17,6 +17,7 @@ class HostGate:
         self._lock = threading.Lock()
         self._slots: dict[str, threading.BoundedSemaphore] = {}
         self._next_start: dict[str, float] = {}
+        self._intervals: dict[str, float] = {}  # hosts that asked for a longer interval
 
     @contextmanager
     def hold(self, host: str) -> Iterator[None]:
@@ -31,7 +32,7 @@ class HostGate:
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next_start.get(host, now))
-            self._next_start[host] = start + self._interval
+            self._next_start[host] = start + self._intervals.get(host, self._interval)
         if start > now:
             time.sleep(start - now)
 
@@ -40,3 +41,16 @@ class HostGate:
         with self._lock:
             until = time.monotonic() + seconds
             self._next_start[host] = max(self._next_start.get(host, until), until)
+
+    def slow_down(self, host: str, interval: float) -> None:
+        """Keep at least `interval` seconds between the starts of a host's requests (robots.txt's Crawl-delay).
+
+        The request that started last counts: the next one waits the longer interval after it.
+        """
+        with self._lock:
+            current = self._intervals.get(host, self._interval)
+            if interval <= current:
+                return
+            self._intervals[host] = interval
+            if host in self._next_start:
+                self._next_start[host] += interval - current

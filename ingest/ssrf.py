@@ -20,16 +20,42 @@ class UnresolvableHost(httpcore.ConnectError):
     """A host name that does not resolve (httpx reports it as a ConnectError caused by this)."""
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # the well-known prefix (RFC 6052): the IPv4 in the last 32 bits
+NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # local use (RFC 8215): each network lays it out its own way
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated (RFC 4291), still tunnelled to the IPv4 by some stacks
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped, NAT64 or IPv4-compatible address stands for (None for other addresses)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in NAT64 or ip in IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_public_address(ip: IPAddress) -> bool:
     """Whether an address is globally routable unicast.
 
     Loopback, private, link-local (169.254.169.254, the cloud metadata service, is one), unique-local
     (fd00:ec2::254, AWS's IPv6 metadata), shared (100.64/10, incl. Alibaba's 100.100.100.200), reserved,
-    unspecified and multicast addresses are not, nor IPv4-mapped or 6to4 addresses that embed one of them.
+    unspecified and multicast addresses are not.
+
+    An IPv6 address standing for an IPv4 one is judged by that IPv4: IPv4-mapped (::ffff:a.b.c.d), NAT64
+    (64:ff9b::a.b.c.d) and IPv4-compatible (::a.b.c.d) addresses. So a NAT64 address of a public IPv4 is allowed:
+    on an IPv6-only network with DNS64 it is how every IPv4-only site resolves, and the translator reaches only
+    that IPv4 (RFC 6052 reserves the well-known prefix for global IPv4 anyway). A 6to4 address (2002::/16) is
+    refused when its IPv4 is not public. Refused outright: local-use NAT64 (64:ff9b:1::/48, where the IPv4 sits
+    and which network it reaches are the operator's choice), Teredo (2001::/32, relayed to an obfuscated client
+    IPv4 we cannot vouch for) and the rest of the unallocated space (SIIT's ::ffff:0:a.b.c.d, say), which no
+    public site uses but Python 3.11 calls global.
     """
     if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return is_public_address(ip.ipv4_mapped)
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return is_public_address(embedded)
+        if ip in NAT64_LOCAL or ip.teredo is not None or ip.is_reserved:
+            return False
         if ip.sixtofour is not None and not is_public_address(ip.sixtofour):
             return False
     return ip.is_global and not ip.is_multicast

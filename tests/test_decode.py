@@ -72,3 +72,21 @@ def test_markup_sniffing():
     assert looks_like_markup(b"\xef\xbb\xbf  <!DOCTYPE html>")
     assert looks_like_markup(b'{"version": "https://jsonfeed.org/version/1.1"}')
     assert not looks_like_markup(b"plain words")
+
+
+FRENCH = "<p>Grève à la SNCF : trains supprimés jusqu'à vendredi, l'été sera chaud à Besançon.</p>"
+
+
+@pytest.mark.parametrize(
+    ("body", "declared", "header", "codec"),
+    [
+        (FRENCH.encode("latin-1"), "iso-8859-1", "windows-1251", "cp1252"),  # the header is wrong
+        (RUSSIAN.encode("cp1251"), "iso-8859-1", "windows-1251", "cp1251"),  # the XML declaration is wrong
+        (RUSSIAN.encode("koi8-r"), "koi8-r", "windows-1251", "koi8-r"),
+    ],
+)
+def test_the_bytes_decide_between_labels_that_disagree(body: bytes, declared: str, header: str, codec: str):
+    document = f'<?xml version="1.0" encoding="{declared}"?>'.encode() + body
+    text, encoding = decode_text(document, header)
+    assert encoding == codec
+    assert text == document.decode(codec)

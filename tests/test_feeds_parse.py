@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from ingest.feeds import parse_feed
@@ -44,6 +46,14 @@ def test_broken_xml_still_yields_entries_and_is_reported():
 
 def test_html_served_as_a_feed_is_not_a_feed():
     parsed = parse_feed(b"<html><body><p>Hello</p></body></html>", feed_url="http://127.0.0.1/x", source_id="a")
+    assert parsed.entries == ()
+    assert parsed.problem
+
+
+def test_a_body_naming_a_local_file_is_not_read(tmp_path: Path):
+    local = tmp_path / "feed.xml"
+    local.write_bytes(RSS)
+    parsed = parse_feed(str(local).encode(), feed_url="http://127.0.0.1/x", source_id="a")
     assert parsed.entries == ()
     assert parsed.problem
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import ipaddress
+import logging
 import socket
 import threading
 import time
@@ -17,7 +18,7 @@ from email.utils import format_datetime
 import pytest
 
 from ingest.fetch import Fetcher, Validators, retry_after_seconds
-from ingest.ssrf import is_public_address
+from ingest.ssrf import AddressGuard, is_public_address
 from mediamon.core.feeds import FetchOutcome
 from mediamon.core.settings import Settings
 from tests.http_fixtures import LocalServer, Reply, Seen
@@ -406,6 +407,109 @@ def test_robots_group_for_our_user_agent(server: LocalServer, fetcher: Fetcher):
     assert fetcher.fetch(server.url("/story"), kind="page").status is FetchOutcome.ROBOTS
 
 
+def robots_verdicts(server: LocalServer, fetcher: Fetcher, rules: str, paths: list[str]) -> dict[str, bool]:
+    """Whether each path may be fetched (as a page) under `rules`."""
+    server.route("/robots.txt", Reply(200, rules.encode(), {"Content-Type": "text/plain"}))
+    for path in paths:
+        server.route(path.partition("?")[0], Reply(200, PAGE, {"Content-Type": HTML}))
+    verdicts = {path: fetcher.fetch(server.url(path), kind="page").status for path in paths}
+    assert set(verdicts.values()) <= {FetchOutcome.OK, FetchOutcome.ROBOTS}
+    assert len(server.seen("/robots.txt")) == 1
+    return {path: status is FetchOutcome.OK for path, status in verdicts.items()}
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        "User-agent: *\nDisallow: /news/\nAllow: /news/public/\nAllow: /page\nDisallow: /page\n",
+        "User-agent: *\nAllow: /news/public/\nDisallow: /page\nAllow: /page\nDisallow: /news/\n",
+    ],
+)
+def test_robots_longest_match_wins_whatever_the_order(server: LocalServer, fetcher: Fetcher, rules: str):
+    """RFC 9309 2.2.2: the most specific (longest) rule decides; between equals, Allow."""
+    paths = ["/news/story", "/news/public/story", "/news/publicity", "/page", "/elsewhere"]
+    assert robots_verdicts(server, fetcher, rules, paths) == {
+        "/news/story": False,
+        "/news/public/story": True,
+        "/news/publicity": False,
+        "/page": True,
+        "/elsewhere": True,
+    }
+
+
+def test_robots_wildcards_and_end_anchor(server: LocalServer, fetcher: Fetcher):
+    rules = "User-agent: *\nDisallow: /*.pdf$\nDisallow: /*?print=\nDisallow: /archive/*/old\n"
+    paths = ["/doc.pdf", "/doc.pdf?page=2", "/doc.pdfx", "/story?print=1", "/story", "/archive/2020/old", "/archive/"]
+    assert robots_verdicts(server, fetcher, rules, paths) == {
+        "/doc.pdf": False,
+        "/doc.pdf?page=2": True,  # $ anchors the end of the path and query
+        "/doc.pdfx": True,
+        "/story?print=1": False,
+        "/story": True,
+        "/archive/2020/old": False,
+        "/archive/": True,
+    }
+
+
+def test_robots_only_our_group_applies_not_merged_with_the_star_group(server: LocalServer, fetcher: Fetcher):
+    rules = (
+        "User-agent: *\nDisallow: /\n\n"
+        "User-agent: otherbot\nAllow: /\n\n"
+        "User-agent: MediaMon\nDisallow: /private/\n"  # product tokens match case-insensitively
+    )
+    paths = ["/news/story", "/private/story"]
+    assert robots_verdicts(server, fetcher, rules, paths) == {"/news/story": True, "/private/story": False}
+
+
+def test_robots_group_matches_our_product_token_not_words_of_our_user_agent(server: LocalServer):
+    rules = "User-agent: github\nDisallow: /\n\nUser-agent: *\nAllow: /\n"
+    settings = make_settings(user_agent="mediamon/0.1 (+https://github.com/mediamon/mediamon)")
+    with Fetcher(settings) as fetcher:
+        assert robots_verdicts(server, fetcher, rules, ["/story"]) == {"/story": True}
+
+
+def page_arrivals(server: LocalServer, fetcher: Fetcher, rules: str, pages: int) -> list[float]:
+    """Arrival times of robots.txt and then `pages` page requests, fetched one after the other."""
+    server.route("/robots.txt", Reply(200, rules.encode(), {"Content-Type": "text/plain"}))
+    server.route("/p", Reply(200, PAGE, {"Content-Type": HTML}))
+    assert all(fetcher.fetch(server.url(f"/p?n={n}"), kind="page").ok for n in range(pages))
+    return [request.at for request in server.requests]
+
+
+def gaps(arrivals: list[float]) -> list[float]:
+    return [later - earlier for earlier, later in zip(arrivals, arrivals[1:], strict=False)]
+
+
+def test_crawl_delay_for_our_agent_spaces_the_requests_to_the_host(server: LocalServer, fetcher: Fetcher):
+    rules = "User-agent: *\nCrawl-delay: 5\n\nUser-agent: mediamon\nCrawl-delay: 0.3\nAllow: /\n"
+    arrivals = page_arrivals(server, fetcher, rules, 3)
+    assert len(arrivals) == 4  # robots.txt, then the pages
+    assert all(0.28 <= gap < 2.0 for gap in gaps(arrivals)), gaps(arrivals)
+
+
+def test_crawl_delay_of_another_agent_is_not_ours(server: LocalServer, fetcher: Fetcher):
+    arrivals = page_arrivals(server, fetcher, "User-agent: otherbot\nCrawl-delay: 5\n", 3)
+    assert all(gap < 1.0 for gap in gaps(arrivals)), gaps(arrivals)
+
+
+def test_a_crawl_delay_beyond_the_cap_is_capped_and_logged(server: LocalServer, caplog: pytest.LogCaptureFixture):
+    with Fetcher(make_settings(crawl_delay_max=0.3)) as fetcher, caplog.at_level(logging.WARNING, "ingest.fetch"):
+        arrivals = page_arrivals(server, fetcher, "User-agent: *\nCrawl-delay: 86400\n", 2)
+    assert all(0.28 <= gap < 2.0 for gap in gaps(arrivals)), gaps(arrivals)
+    assert any("Crawl-delay of 86400s" in record.getMessage() for record in caplog.records)
+
+
+def test_crawl_delay_holds_for_concurrent_fetches_to_the_host(server: LocalServer):
+    server.route("/robots.txt", Reply(200, b"User-agent: *\nCrawl-delay: 0.3\n", {"Content-Type": "text/plain"}))
+    server.route("/p", Reply(200, PAGE, {"Content-Type": HTML}))
+    settings = make_settings(host_concurrency=4, fetch_concurrency=8)
+    with Fetcher(settings) as fetcher:
+        results = list(fetcher.fetch_many([server.url(f"/p?n={n}") for n in range(3)], kind="page"))
+    assert [result.status for result in results] == [FetchOutcome.OK] * 3
+    arrivals = sorted(request.at for request in server.requests)
+    assert len(arrivals) == 4 and all(gap >= 0.28 for gap in gaps(arrivals)), gaps(arrivals)
+
+
 def test_robots_can_be_switched_off(server: LocalServer):
     server.route("/robots.txt", Reply(200, b"User-agent: *\nDisallow: /\n", {"Content-Type": "text/plain"}))
     server.route("/story", Reply(200, PAGE, {"Content-Type": HTML}))
@@ -469,6 +573,51 @@ def test_hostnames_are_checked_at_connect_time(fetcher: Fetcher, monkeypatch: py
     assert "10.1.2.3" in result.error
 
 
+# 169.254.169.254 (cloud metadata), 127.0.0.1 and 10.0.0.1 dressed as IPv6: NAT64, IPv4-compatible, local-use
+# NAT64, SIIT and Teredo (server 65.54.227.120, client 192.0.2.45).
+DISGUISED_IPV4 = [
+    "64:ff9b::a9fe:a9fe",
+    "64:ff9b::7f00:1",
+    "64:ff9b::a00:1",
+    "::7f00:1",
+    "::a9fe:a9fe",
+    "64:ff9b:1::a9fe:a9fe",
+    "::ffff:0:a9fe:a9fe",
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+]
+
+
+@pytest.mark.parametrize("address", DISGUISED_IPV4)
+def test_ipv6_literals_embedding_a_non_public_ipv4_are_blocked(
+    fetcher: Fetcher, no_network: list[object], address: str
+):
+    result = fetcher.fetch(f"http://[{address}]/latest/meta-data/", kind="page")
+    assert result.status is FetchOutcome.BLOCKED
+    assert "non-public" in result.error
+    assert no_network == []
+
+
+@pytest.mark.parametrize("address", DISGUISED_IPV4)
+def test_hostnames_resolving_to_ipv6_embedding_a_non_public_ipv4_are_blocked(
+    fetcher: Fetcher, monkeypatch: pytest.MonkeyPatch, address: str
+):
+    connects: list[object] = []
+    answer = [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, 80, 0, 0))]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: answer)
+    monkeypatch.setattr(socket.socket, "connect", lambda *a: connects.append(a))
+    result = fetcher.fetch("http://news.example.com/story", kind="feed")
+    assert result.status is FetchOutcome.BLOCKED
+    assert address in result.error
+    assert connects == []
+
+
+def test_a_nat64_address_of_a_public_ipv4_is_connected_to(monkeypatch: pytest.MonkeyPatch):
+    """Behind DNS64 every IPv4-only site resolves to the well-known NAT64 prefix."""
+    answer = [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("64:ff9b::5db8:d822", 80, 0, 0))]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: answer)
+    assert AddressGuard([]).resolve("news.example.com", 80) == ["64:ff9b::5db8:d822"]
+
+
 def test_every_redirect_hop_is_checked(server: LocalServer, fetcher: Fetcher):
     server.route("/to-metadata", Reply(302, headers={"Location": "http://169.254.169.254/latest/"}))
     server.route("/to-localhost", Reply(302, headers={"Location": server.url("/story", host="localhost")}))
@@ -499,7 +648,21 @@ def test_every_redirect_hop_is_checked(server: LocalServer, fetcher: Fetcher):
         ("::ffff:127.0.0.1", False),
         ("::ffff:10.0.0.1", False),
         ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+        ("2002:808:808::", True),  # 6to4 of 8.8.8.8
         ("ff02::1", False),
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::7f00:1", False),
+        ("64:ff9b::c0a8:101", False),  # 192.168.1.1
+        ("64:ff9b::808:808", True),  # NAT64 of 8.8.8.8: how an IPv4-only site resolves behind DNS64
+        ("64:ff9b:1::a9fe:a9fe", False),  # local-use NAT64: refused whatever it embeds
+        ("64:ff9b:1::808:808", False),
+        ("::7f00:1", False),  # IPv4-compatible 127.0.0.1
+        ("::a9fe:a9fe", False),
+        ("::808:808", True),
+        ("::", False),
+        ("::ffff:0:7f00:1", False),  # SIIT (unallocated space)
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo: refused whatever it embeds
+        ("2001:0:808:808:0:0:f7f7:f7f7", False),  # Teredo, server and client 8.8.8.8
     ],
 )
 def test_public_addresses(address: str, public: bool):
