@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import gzip
 import logging
-from datetime import UTC, datetime
+from datetime import timedelta
 from urllib.parse import urljoin
 
+from ingest.dates import page_published
 from ingest.dedup import title_key
 from ingest.extract import extract_page
 from ingest.fetch import FetchResult
@@ -28,16 +29,19 @@ def page_url(declared: str | None, final_url: str) -> str:
     return canonical_url(final_url)
 
 
-def article_from_page(entry: FeedEntry, page: FetchResult, source: Source, keep_raw: bool) -> Article:
-    """The article of a fetched page: what extraction found, the feed entry's title, summary and date where the page
-    lacks them, and the source's outlet, language, affiliation and country."""
+def article_from_page(
+    entry: FeedEntry, page: FetchResult, source: Source, keep_raw: bool, *, future_skew: timedelta
+) -> Article:
+    """The article of a fetched page: what extraction found, the feed entry's title and summary where the page
+    lacks them, the date of the feed, the page or the URL (`ingest.dates.page_published`, dates later than
+    `future_skew` past the fetch not believed), and the source's outlet, language, affiliation and country."""
     extraction = extract_page(page.text or "", url=page.final_url)
     body, status = extraction.body, extraction.status
     if status != "ok" and len(entry.summary) > len(body):
         body, status = entry.summary, "feed_summary"
-    published = entry.published
-    if published is None and extraction.published is not None:
-        published = datetime(*extraction.published.timetuple()[:3], tzinfo=UTC)
+    published = page_published(
+        entry.published, extraction.published, page.final_url, now=page.fetched_at, skew=future_skew
+    )
     return build_article(
         page_url(extraction.canonical_url, page.final_url),
         source_id=source.id,
@@ -45,7 +49,9 @@ def article_from_page(entry: FeedEntry, page: FetchResult, source: Source, keep_
         title=extraction.title or entry.title,
         body=body,
         summary=extraction.description or entry.summary,
-        published_at=published,
+        published_at=published.at,
+        published_precision=published.precision,
+        published_source=published.source,
         fetched_at=page.fetched_at,
         extraction_status=status,
         language_hint=extraction.language_hint or source.language,

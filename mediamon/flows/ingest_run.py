@@ -17,7 +17,7 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urlsplit
@@ -230,7 +230,7 @@ def fetch_articles(settings: Settings, run_id: str, entries_path: str) -> str:
     articles: list[Article] = []
     failures: list[dict[str, str]] = []
     if by_url:
-        sources = _run_sources(folder)
+        sources, skew = _run_sources(folder), timedelta(hours=settings.future_skew_hours)
         with Fetcher(settings) as fetcher:
             for page in fetcher.fetch_many(list(by_url), kind="page"):
                 entry = by_url[page.requested_url]
@@ -239,7 +239,8 @@ def fetch_articles(settings: Settings, run_id: str, entries_path: str) -> str:
                     failures.append({"stage": "fetch", "url": page.requested_url, "reason": reason})
                     LOG.warning("skipped article %r because %s", page.requested_url, reason)
                     continue
-                articles.append(article_from_page(entry, page, sources[entry.source_id], settings.keep_raw_html))
+                source = sources[entry.source_id]
+                articles.append(article_from_page(entry, page, source, settings.keep_raw_html, future_skew=skew))
     path = batch_path(folder, "articles", part)
     write_jsonl(path, (to_json(article) for article in articles))
     stats = {"seconds": _seconds(started), "fetched": len(articles), "failures": failures}
