@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import torch
@@ -166,8 +166,12 @@ def naive_run(settings: Settings, sources: Sequence[Source]) -> tuple[int, dict[
                         continue
                     with _timed(stages, "extract"):
                         article = article_from_page(
-                            entry, page, source, settings.keep_raw_html
-                        )  # the pipeline's own step
+                            entry,
+                            page,
+                            source,
+                            settings.keep_raw_html,
+                            future_skew=timedelta(hours=settings.future_skew_hours),
+                        )
                     with _timed(stages, "enrich"):
                         enrichment = annotate([article], enricher)[0]
                     with _timed(stages, "index"):
@@ -237,7 +241,15 @@ def _sample_articles(settings: Settings, sources: Sequence[Source], size: int) -
             for entry in entries[: size - len(articles)]:
                 page = fetcher.fetch(entry.url, kind="page")
                 if page.ok:
-                    articles.append(article_from_page(entry, page, source, settings.keep_raw_html))
+                    articles.append(
+                        article_from_page(
+                            entry,
+                            page,
+                            source,
+                            settings.keep_raw_html,
+                            future_skew=timedelta(hours=settings.future_skew_hours),
+                        )
+                    )
             if len(articles) >= size:
                 break
     return articles

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from enrich.relevance import ArticleSignals, RelevanceModel, SeedProfile, build_
 from enrich.seeds import load_seeds
 from enrich.timeline import Timeline, load_timeline
 from enrich.topics import TopicTagger, load_tagger
-from mediamon.core.records import Article, Enrichment
+from mediamon.core.records import Article, Enrichment, Precision
 from mediamon.core.settings import Settings
 
 
@@ -57,6 +57,18 @@ def standfirst_and_body(summary: str, body: str) -> str:
     return body if not summary or summary in body[: len(summary) + 200] else f"{summary}\n{body}"
 
 
+def time_of(published_at: datetime | None, precision: Precision | None) -> tuple[date | None, int | None]:
+    """The day relevance compares with a seed's, and the year of a date known to the year only: a month counts as
+    its 15th, a year as undated (None) but naming that year."""
+    if published_at is None:
+        return None, None
+    if precision == "year":
+        return None, published_at.year
+    if precision == "month":
+        return published_at.date().replace(day=15), None
+    return published_at.date(), None
+
+
 def article_signals(
     title: str,
     summary: str,
@@ -65,8 +77,10 @@ def article_signals(
     language: str | None,
     cosines: np.ndarray,
     enricher: Enricher,
+    published_year: int | None = None,
 ) -> ArticleSignals:
-    """Entities, topics and the rest of what relevance needs, for one article."""
+    """Entities, topics and the rest of what relevance needs, for one article (`time_of` gives `published` and
+    `published_year`)."""
     text = standfirst_and_body(summary, body)
     tags = enricher.tagger.tag(title, text)
     full = f"{title}\n{text}"
@@ -80,6 +94,7 @@ def article_signals(
         published=published,
         text=full,
         landmarks=enricher.timeline.named(full) if published is None else {},
+        published_year=published_year,
     )
 
 
@@ -95,9 +110,9 @@ def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
     for row, article in enumerate(articles):
         simhash = fingerprint(article.body)
         language = detect_language(article.title, article.body or article.summary, hint=article.language_hint)
-        published = article.published_at.date() if article.published_at else None
+        published, year = time_of(article.published_at, article.published_precision)
         signals = article_signals(
-            article.title, article.summary, article.body, published, language.code, cosines[row], enricher
+            article.title, article.summary, article.body, published, language.code, cosines[row], enricher, year
         )
         profiles = enricher.profiles if article.access == "full" else []
         scores = {p.seed.id: relevance(p, col, signals, enricher.relevance_model) for col, p in enumerate(profiles)}

@@ -12,6 +12,8 @@ An article's relevance to a seed is the weighted mean of four signals, each in 0
 - `time`: 1 within `window_days` of the seed's date, fading over a year. An undated article is placed by the
   latest year or timeline landmark it names (`seeds/timeline.yaml`), the earliest it can have been written: past
   the window, it fades from there; otherwise 1 when it names the seed's year, 0.5 when it names nothing that helps.
+  A date known to the month counts as the middle of the month; one known to the year only as undated, naming that
+  year.
 The mean is then scaled by how much the article is about the seed's main topic (its first): tagged, 1; mentioned
 but not tagged, `mention_factor`; absent, `absent_factor`. So look-alikes (the OSCE Minsk Group, the Minsk
 agreements) and passing mentions sink. Last, the score is stretched so that the model's match point (the raw
@@ -89,6 +91,7 @@ class ArticleSignals:
     published: date | None
     text: str
     landmarks: Mapping[str, date] = field(default_factory=dict)  # timeline landmarks named: id -> date
+    published_year: int | None = None  # the year of a date known to the year only (`published` is then None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +166,15 @@ def seed_cosines(vectors: np.ndarray, profiles: list[SeedProfile]) -> np.ndarray
 
 
 def time_signal(
-    seed_date: date, published: date | None, text: str, window_days: int, landmark_dates: Iterable[date] = ()
+    seed_date: date,
+    published: date | None,
+    text: str,
+    window_days: int,
+    landmark_dates: Iterable[date] = (),
+    published_year: int | None = None,
 ) -> float:
-    """How close in time the article is to the seed (see the module docstring)."""
+    """How close in time the article is to the seed (see the module docstring); an undated article's
+    `published_year` counts as a year it names."""
 
     def fade(day: date) -> float:
         days = abs((day - seed_date).days)
@@ -173,7 +182,7 @@ def time_signal(
 
     if published is not None:
         return fade(published)
-    years = {int(y) for y in YEAR.findall(text)}
+    years = {int(y) for y in YEAR.findall(text)} | ({published_year} if published_year else set())
     named = [date(y, 1, 1) for y in years] + list(landmark_dates)
     if named and max(named) > seed_date + timedelta(days=window_days):
         return fade(max(named))
@@ -198,7 +207,12 @@ def relevance(
     main = profile.main_topic
     topics = _cosine(topic_profile(article.topic_scores, main), profile.topics)
     time = time_signal(
-        profile.seed.date, article.published, article.text, model.window_days, article.landmarks.values()
+        profile.seed.date,
+        article.published,
+        article.text,
+        model.window_days,
+        article.landmarks.values(),
+        article.published_year,
     )
     signals = [(model.entity_weight, entities), (model.topic_weight, topics), (model.time_weight, time)]
     if article.embedding_applies:

@@ -47,9 +47,9 @@ class FeedPoll:
         return cls(**{**data, "status": FetchOutcome(data["status"]), "fetched_at": fetched_at})
 
 
-def publish_gap_minutes(entries: tuple[FeedEntry, ...]) -> float | None:
-    """Mean minutes between the newest dated entries (None with fewer than two)."""
-    times = sorted((e.published for e in entries if e.published is not None), reverse=True)[:GAP_ENTRIES]
+def publish_gap_minutes(entries: tuple[FeedEntry, ...], now: datetime) -> float | None:
+    """Mean minutes between the newest entries dated before `now` (None with fewer than two)."""
+    times = sorted((e.published for e in entries if e.published and e.published <= now), reverse=True)[:GAP_ENTRIES]
     if len(times) < 2:
         return None
     return (times[0] - times[-1]).total_seconds() / 60 / (len(times) - 1)
@@ -81,7 +81,7 @@ def read_feed(
         status=status,
         body_hash=parsed.body_hash,
         entries=len(parsed.entries),
-        publish_gap_minutes=publish_gap_minutes(parsed.entries),
+        publish_gap_minutes=publish_gap_minutes(parsed.entries, result.fetched_at),
     )
     return poll, parsed.entries
 

@@ -39,11 +39,11 @@ class ParsedFeed:
 
 
 def _entry_time(entry: feedparser.FeedParserDict) -> datetime | None:
+    """The entry's date as the feed gives it, even in the future (`ingest.dates` decides whether to believe it)."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = dict.get(entry, key)  # plain lookup: FeedParserDict's own aliases warn and mix the keys up
         if parsed:
-            moment = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
-            return moment if moment <= datetime.now(UTC) else None  # a date in the future is a publisher's error
+            return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
     return None
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import base64
 import gzip
 import logging
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 from courlan import extract_domain
 
+from ingest.dates import page_published
 from ingest.extract import extract_page
 from ingest.fetch import FetchResult
 from ingest.sources import Source
@@ -54,18 +55,22 @@ def page_access(page: FetchResult) -> str:
     return "blocked" if refused else "failed"
 
 
-def article_from_page(entry: FeedEntry, page: FetchResult, source: Source, keep_raw: bool) -> Article:
-    """The article of a fetched page: what extraction found, the feed entry's title, summary and date where the page
-    lacks them, and the source's outlet, language, affiliation and country. A page whose body could not be
-    extracted, when the feed's summary says more, is a `teaser` (the summary stands for its body)."""
+def article_from_page(
+    entry: FeedEntry, page: FetchResult, source: Source, keep_raw: bool, *, future_skew: timedelta
+) -> Article:
+    """The article of a fetched page: what extraction found, the feed entry's title and summary where the page
+    lacks them, the date of the feed, the page or the URL (`ingest.dates.page_published`, dates later than
+    `future_skew` past the fetch not believed), and the source's outlet, language, affiliation and country. A page
+    whose body could not be extracted, when the feed's summary says more, is a `teaser` (the summary stands for
+    its body)."""
     extraction = extract_page(page.text or "", url=page.final_url)
     body, status, access = extraction.body, extraction.status, "full"
     if status != "ok" and len(entry.summary) > len(body):
         body, status, access = entry.summary, "feed_summary", "teaser"
     url, original = page_identity(extraction.canonical_url, page.final_url)
-    published = entry.published
-    if published is None and extraction.published is not None:
-        published = datetime(*extraction.published.timetuple()[:3], tzinfo=UTC)
+    published = page_published(
+        entry.published, extraction.published, page.final_url, now=page.fetched_at, skew=future_skew
+    )
     return build_article(
         url,
         source_id=source.id,
@@ -73,7 +78,9 @@ def article_from_page(entry: FeedEntry, page: FetchResult, source: Source, keep_
         title=extraction.title or entry.title,
         body=body,
         summary=extraction.description or entry.summary,
-        published_at=published,
+        published_at=published.at,
+        published_precision=published.precision,
+        published_source=published.source,
         fetched_at=page.fetched_at,
         extraction_status=status,
         access=access,
@@ -90,8 +97,11 @@ def article_from_page(entry: FeedEntry, page: FetchResult, source: Source, keep_
     )
 
 
-def article_from_entry(entry: FeedEntry, source: Source, access: str, reason: str, fetched_at: datetime) -> Article:
+def article_from_entry(
+    entry: FeedEntry, source: Source, access: str, reason: str, fetched_at: datetime, *, future_skew: timedelta
+) -> Article:
     """The article as its feed entry describes it (title, link, date, summary), for a page that could not be read."""
+    published = page_published(entry.published, None, entry.url, now=fetched_at, skew=future_skew)
     return build_article(
         entry.url,
         source_id=source.id,
@@ -99,7 +109,9 @@ def article_from_entry(entry: FeedEntry, source: Source, access: str, reason: st
         title=entry.title,
         body=entry.summary,
         summary=entry.summary,
-        published_at=entry.published,
+        published_at=published.at,
+        published_precision=published.precision,
+        published_source=published.source,
         fetched_at=fetched_at,
         extraction_status="feed_summary",
         access=access,

@@ -28,6 +28,8 @@ def article_document(article: Article, enrichment: Enrichment) -> dict:
         "authors": list(article.authors),
         "image": article.image,
         "published_at": article.published_at.isoformat() if article.published_at else None,
+        "published_precision": article.published_precision,
+        "published_source": article.published_source,
         "fetched_at": article.fetched_at.isoformat(),
         "extraction_status": article.extraction_status,
         "access": article.access,
@@ -49,8 +51,15 @@ def article_document(article: Article, enrichment: Enrichment) -> dict:
         "model": enrichment.model,
         "embedding": list(enrichment.embedding),
     }
+    document["dated_at"] = dated_at(document)
     document["text_lang"] = language_text(enrichment.language, document)
     return document
+
+
+def dated_at(source: dict) -> str | None:
+    """Where a document stands in time for Kibana, which leaves out documents without its time field: the
+    publication time, else (undated) the fetch time."""
+    return source.get("published_at") or source.get("fetched_at")
 
 
 def article_from_document(doc_id: str, source: dict) -> Article:
@@ -65,6 +74,8 @@ def article_from_document(doc_id: str, source: dict) -> Article:
         body=source.get("body") or "",
         summary=source.get("summary") or "",
         published_at=datetime.fromisoformat(published) if published else None,
+        published_precision=source.get("published_precision"),
+        published_source=source.get("published_source"),
         fetched_at=datetime.fromisoformat(source["fetched_at"]) if source.get("fetched_at") else datetime.now(UTC),
         extraction_status=source.get("extraction_status") or "ok",
         access=source.get("access") or "full",

@@ -57,6 +57,13 @@ def test_a_new_body_is_ok_with_its_entries_validators_and_publishing_gap():
     assert len(poll.body_hash) == 64
 
 
+def test_an_entry_dated_in_the_future_keeps_its_date_but_is_left_out_of_the_publishing_gap():
+    item = b"<item><title>Four</title><link>https://news.example.org/4</link><pubDate>Mon, 01 Jan 2035 00:00:00 GMT"
+    poll, entries = read_feed(fetched(content=RSS.replace(b"</channel>", item + b"</pubDate></item></channel>")), "x")
+    assert entries[-1].published == datetime(2035, 1, 1, tzinfo=UTC)  # ingest.dates decides whether to believe it
+    assert poll.publish_gap_minutes == pytest.approx(60.0)
+
+
 def test_the_same_body_again_is_unchanged():
     first, _ = read_feed(fetched(), "news")
     again, entries = read_feed(fetched(), "news", previous_hash=first.body_hash)

@@ -173,3 +173,52 @@ def test_an_undated_import_is_placed_in_time_by_the_landmarks_it_names(settings,
     assert later["seed_reasons"]["belarus-2020-09"]["landmarks"] == ["russia-invasion-of-ukraine"]
     assert later["seed_reasons"]["belarus-2020-09"]["time"] == 0.0
     assert later["seed_similarity"]["belarus-2020-09"] < plain["seed_similarity"]["belarus-2020-09"]
+
+
+DATES = {  # published -> (published_at, precision, source, time closeness to the seed of 2020-09-10)
+    "2020": ("2020-01-01T00:00:00+00:00", "year", "import", 1.0),  # undated, naming the seed's year
+    "2023": ("2023-01-01T00:00:00+00:00", "year", "import", 0.0),  # undated, naming a year long after
+    "2020-09": ("2020-09-01T00:00:00+00:00", "month", "import", 1.0),
+    # placed mid-month for relevance: 2021-03-15 is 186 days after the seed (the 1st would be 172)
+    "2021-03": ("2021-03-01T00:00:00+00:00", "month", "import", pytest.approx(1 - (186 - 60) / 365, abs=1e-3)),
+    "2020-09-14": ("2020-09-14T00:00:00+00:00", "day", "import", 1.0),
+    "2020-09-14T18:00:00+03:00": ("2020-09-14T15:00:00+00:00", "instant", "import", 1.0),
+    "14.09.2020": (None, None, "none", 0.5),  # not a date: imported undated
+    "2999-01-01": (None, None, "none", 0.5),  # in the future: not believed
+    None: (None, None, "none", 0.5),
+}
+
+
+def test_every_line_is_imported_whatever_its_date_with_precision_and_source(settings, es, tmp_path, caplog):
+    body = "Protesters marched in Minsk again on Sunday; Lukashenko's police detained dozens of people."
+    lines = [
+        {"url": f"https://archive.example.org/dated/{n}", "title": f"March {n}", "body": body}
+        | ({"published": published} if published else {})
+        for n, published in enumerate(DATES)
+    ]
+    path = tmp_path / "dates.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    dated = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}dates-"})
+    with caplog.at_level("WARNING", logger="mediamon.flows.backfill"), caplog.at_level("WARNING", logger="ingest"):
+        report = import_jsonl(dated, path)
+    assert (report.read, report.indexed, report.errors) == (len(DATES), len(DATES), [])
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"{path}:7: imported undated because its published '14.09.2020' is not a date",
+        f"{path}:8: ignored dates in the future (import 2999-01-01T00:00:00+00:00); dated by none",
+    ]
+    alias = f"{dated.index_prefix}media-articles"
+    es.indices.refresh(index=alias)
+    hits = es.search(index=alias, size=20, query={"match_all": {}})["hits"]["hits"]
+    by_url = {h["_source"]["url"]: h["_source"] for h in hits}
+    for n, (published_at, precision, source, time) in enumerate(DATES.values()):
+        doc = by_url[f"https://archive.example.org/dated/{n}"]
+        assert (doc["published_at"], doc["published_precision"], doc["published_source"]) == (
+            published_at,
+            precision,
+            source,
+        ), n
+        assert doc["dated_at"] == (published_at or doc["fetched_at"]), n  # Kibana's time field, undated ones too
+        assert doc["seed_reasons"]["belarus-2020-09"]["time"] == time, n
+    month_range = {"range": {"published_at": {"gte": "2020-09-01", "lt": "2020-10-01"}}}
+    assert es.count(index=alias, query=month_range)["count"] == 3
+    assert es.count(index=alias, query={"term": {"published_source": "none"}})["count"] == 3

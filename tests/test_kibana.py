@@ -123,7 +123,7 @@ def test_every_field_used_is_in_our_mappings() -> None:
             assert field_exists(MAPPINGS[view], field), f"{obj['id']} uses {field}, not in the {view} mapping"
             used[view].add(field)
     assert used == {
-        ARTICLES_VIEW: {"published_at", "url", "title", "outlet", "language", "topics", "matched_seeds"}
+        ARTICLES_VIEW: {"dated_at", "published_at", "url", "title", "outlet", "language", "topics", "matched_seeds"}
         | {"seed_similarity.belarus-2020-09"},
         FEEDS_VIEW: {"feed_url", "status"},
     }
@@ -139,7 +139,7 @@ def test_field_exists_follows_multi_fields_and_dynamic_templates() -> None:
 def test_data_views_match_our_aliases() -> None:
     views = {obj["id"]: obj["attributes"] for obj in of_type("index-pattern")}
     assert views[ARTICLES_VIEW]["title"] == ARTICLES == "media-articles"
-    assert views[ARTICLES_VIEW]["timeFieldName"] == "published_at"
+    assert views[ARTICLES_VIEW]["timeFieldName"] == "dated_at"  # undated articles carry it too (test_dates.py)
     assert json.loads(views[ARTICLES_VIEW]["fieldFormatMap"])["url"]["id"] == "url"
     assert views[FEEDS_VIEW]["title"] == FEEDS == "mediamon-feeds"
     prefixed = {o["id"]: o["attributes"]["title"] for o in saved_objects("prod-") if o["type"] == "index-pattern"}
@@ -166,7 +166,7 @@ def test_dashboard_shows_coverage_matches_and_feed_health() -> None:
         layer = lens["attributes"]["state"]["datasourceStates"]["formBased"]["layers"]["articles"]
         key = (lens["attributes"]["visualizationType"], data_view_of(lens))
         splits.setdefault(key, set()).update(c["sourceField"] for c in layer["columns"].values() if c["isBucketed"])
-    assert splits[("lnsXY", ARTICLES_VIEW)] == {"published_at", "topics", "language", "outlet"}
+    assert splits[("lnsXY", ARTICLES_VIEW)] == {"dated_at", "topics", "language", "outlet"}
     assert splits[("lnsPie", FEEDS_VIEW)] == {"status"}
     assert ("search", SEED_SEARCH) in {(p["type"], p["id"]) for p in panels}
 

@@ -162,6 +162,19 @@ def test_articles_written_during_the_copy_are_caught_up_after_the_flip(es, setti
     assert es.get(index=alias, id="late")["_index"] == f"{alias}-v2"
 
 
+def test_documents_indexed_before_dated_at_get_it_when_copied(es, settings, enricher):
+    local = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}reindex-dated-"})
+    alias = index_stories(es, local, enricher)
+    legacy = {k: v for k, v in sources(es, alias)["march"].items() if k not in {"dated_at", "published_at"}}
+    es.index(index=f"{alias}-v1", id="march", document=legacy, refresh=True)  # undated, from before `dated_at`
+
+    reindex_articles(es, local, enricher)
+
+    after = sources(es, alias)
+    assert after["march"]["dated_at"] == after["march"]["fetched_at"] == "2020-09-14T13:00:00+00:00"
+    assert after["loan"]["dated_at"] == after["loan"]["published_at"] == "2020-09-14T12:00:00+00:00"
+
+
 def test_a_document_the_new_mapping_refuses_stops_the_flip_and_loses_nothing(es, settings, enricher):
     local = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}reindex-bad-"})
     alias = index_stories(es, local, enricher)

@@ -118,6 +118,11 @@ def test_an_undated_article_is_placed_by_the_latest_year_or_landmark_it_names():
     assert time_signal(seed_day, None, "Since 2020 ...", 60, [date(2022, 2, 24)]) == 0.0
     assert time_signal(seed_day, None, "Since 2020 ...", 60, [date(2020, 10, 1)]) == 1.0
     assert time_signal(seed_day, date(2020, 9, 20), "", 60, [date(2022, 2, 24)]) == 1.0
+    # A date known to the year only is undated, naming that year.
+    assert time_signal(seed_day, None, "", 60, published_year=2020) == 1.0
+    assert time_signal(seed_day, None, "", 60, published_year=2021) == time_signal(seed_day, None, "In 2021.", 60)
+    assert time_signal(seed_day, None, "In 2022.", 60, published_year=2020) == 0.0
+    assert time_signal(seed_day, None, "", 60, published_year=2014) == 0.5
 
 
 def test_an_undated_article_naming_a_later_war_ranks_below_the_same_article_without_it(enricher):

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from mediamon.core.urls import article_id, canonical_url
+
+Precision = Literal["instant", "day", "month", "year"]  # what a publication date names; stored at its UTC start
+DateSource = Literal["feed", "page", "url", "import", "none"]  # where it came from (`none`: undated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,8 @@ class Article:
     published_at: datetime | None
     fetched_at: datetime
     extraction_status: str
+    published_precision: Precision | None = None  # None: undated
+    published_source: DateSource | None = None  # None: not recorded (stored before dates carried their source)
     access: str = "full"  # full | teaser (the feed's text only) | blocked (401, 403, robots...) | failed (404, 5xx...)
     access_reason: str | None = None  # why the page's full text is missing
     retries: int = 0  # fetches of a teaser, blocked or failed page tried again after the first

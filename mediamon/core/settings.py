@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     keep_raw_html: bool = True  # store each page gzip-compressed with its article, for re-extraction
     respect_robots: bool = True  # obey robots.txt for article pages (feeds are subscribed to explicitly)
     crawl_delay_max: float = 60.0  # the longest robots.txt Crawl-delay honoured; a longer one is cut to this
+    future_skew_hours: float = Field(24.0, ge=0)  # a publication date this far past the fetch is not believed
 
     # Feed polling: adaptive intervals within bounds; failing feeds back off exponentially up to the maximum.
     ingest_schedule: str = "*/15 * * * *"  # cron of the mediamon_ingest DAG (its file reads this variable)

@@ -6,13 +6,15 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from enrich.annotate import annotate, load_enricher
+from ingest.dates import UNDATED, Published, believable, parse_date
 from mediamon.core.records import Article, build_article
 from mediamon.core.settings import Settings
 from mediamon.flows.indexing import index_enriched
@@ -24,14 +26,14 @@ CHUNK = 256
 
 
 class ImportedArticle(BaseModel):
-    """One line of an import file."""
+    """One line of an import file; `published` is checked apart (`_published`): a bad date never drops the line."""
 
     model_config = ConfigDict(extra="ignore")
 
     url: str
     title: str
     body: str
-    published: datetime | None = None
+    published: Any = None  # an ISO 8601 year, month, day or date-time, or Unix seconds
     lang: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
     source: str = "import"
     id: str | None = None
@@ -48,7 +50,20 @@ class ImportReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _article(row: ImportedArticle, now: datetime) -> Article:
+def _published(value: Any, where: str, now: datetime, skew: timedelta) -> Published:
+    """The date of an import line: the one given, unless it is not a date or is in the future (then one warning
+    and none)."""
+    if value is None or value == "":
+        return UNDATED
+    try:
+        at, precision = parse_date(value)
+    except (TypeError, ValueError, OverflowError, OSError):
+        LOG.warning("%s: imported undated because its published %r is not a date", where, value)
+        return UNDATED
+    return believable([Published(at, precision, "import")], now=now, skew=skew, what=where)
+
+
+def _article(row: ImportedArticle, published: Published, now: datetime) -> Article:
     return build_article(
         row.url,
         id=row.id,
@@ -57,14 +72,16 @@ def _article(row: ImportedArticle, now: datetime) -> Article:
         title=row.title,
         body=row.body,
         summary=row.summary,
-        published_at=row.published,
+        published_at=published.at,
+        published_precision=published.precision,
+        published_source=published.source,
         fetched_at=now,
         extraction_status="imported",
         language_hint=row.lang,
     )
 
 
-def _articles(path: Path, report: ImportReport) -> Iterator[Article]:
+def _articles(path: Path, report: ImportReport, skew: timedelta) -> Iterator[Article]:
     now = datetime.now(UTC)
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -72,7 +89,8 @@ def _articles(path: Path, report: ImportReport) -> Iterator[Article]:
                 continue
             report.read += 1
             try:
-                yield _article(ImportedArticle.model_validate(json.loads(line)), now)
+                row = ImportedArticle.model_validate(json.loads(line))
+                yield _article(row, _published(row.published, f"{path}:{number}", now, skew), now)
             except (json.JSONDecodeError, ValidationError, ValueError) as exc:
                 reason = str(exc).splitlines()[0] if isinstance(exc, json.JSONDecodeError) else str(exc)
                 report.errors.append(f"{path}:{number}: {reason}")
@@ -86,7 +104,7 @@ def import_jsonl(settings: Settings, path: Path) -> ImportReport:
     check_health(client, settings.es_url)
     enricher = load_enricher(settings)
     alias = ensure_articles_index(client, settings, enricher.embedder.dims, enricher.embedder.model_id)
-    articles = _articles(path, report)
+    articles = _articles(path, report, timedelta(hours=settings.future_skew_hours))
     while chunk := list(islice(articles, CHUNK)):
         result = index_enriched(client, alias, list(zip(chunk, annotate(chunk, enricher), strict=True)))
         report.indexed += result.created

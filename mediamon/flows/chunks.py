@@ -66,6 +66,7 @@ def fetch_chunk(settings: Settings, run_id: str, chunk_path: str) -> str:
     entries = [from_json(FeedEntry, row) for row in read_jsonl(Path(chunk_path))]
     sources = run_sources(run_dir(settings, run_id))
     by_url = {entry.url: entry for entry in entries}
+    skew = timedelta(hours=settings.future_skew_hours)
     rows = []
     with Fetcher(settings) as fetcher:
         for page in fetcher.fetch_many(list(by_url), kind="page"):
@@ -73,15 +74,17 @@ def fetch_chunk(settings: Settings, run_id: str, chunk_path: str) -> str:
             source = sources[entry.source_id]
             try:
                 if page.ok:
-                    article = article_from_page(entry, page, source, settings.keep_raw_html)
+                    article = article_from_page(entry, page, source, settings.keep_raw_html, future_skew=skew)
                 else:
                     reason = f"{page.status}: {page.error}"
-                    article = article_from_entry(entry, source, page_access(page), reason, page.fetched_at)
+                    article = article_from_entry(
+                        entry, source, page_access(page), reason, page.fetched_at, future_skew=skew
+                    )
                     LOG.warning("page %r not read (%s): stored from its feed entry", entry.url, reason)
             except Exception as exc:  # one bad page never stops a run: it is stored from its feed entry
                 reason = f"extraction failed: {exc.__class__.__name__}: {exc}"
                 LOG.warning("page %r: %s", entry.url, reason)
-                article = article_from_entry(entry, source, "failed", reason, page.fetched_at)
+                article = article_from_entry(entry, source, "failed", reason, page.fetched_at, future_skew=skew)
             retry = retry_at(settings, 0, page.fetched_at) if article.access != "full" else None
             article = replace(article, ingest_run=run_id, next_retry_at=retry)
             rows.append({"entry": to_json(entry), "article": to_json(article)})

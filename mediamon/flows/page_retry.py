@@ -8,7 +8,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
@@ -89,6 +89,7 @@ def _retry(
 ) -> Counter[str]:
     sources = run_sources(run_dir(settings, run_id))
     by_url = {article.final_url or article.url: article for article in waiting}
+    skew = timedelta(hours=settings.future_skew_hours)
     read: list[tuple[Article, Article]] = []  # (stored, now read in full)
     actions: list[dict] = []
     with Fetcher(settings) as fetcher:
@@ -100,7 +101,9 @@ def _retry(
             fresh, access, reason = None, page_access(page), f"{page.status}: {page.error}"
             if page.ok:
                 try:
-                    fresh = article_from_page(entry, page, _source(stored, sources), settings.keep_raw_html)
+                    fresh = article_from_page(
+                        entry, page, _source(stored, sources), settings.keep_raw_html, future_skew=skew
+                    )
                     access, reason = fresh.access, fresh.access_reason
                 except Exception as exc:  # as in a run: one bad page is that page's failure
                     access, reason = "failed", f"extraction failed: {exc.__class__.__name__}: {exc}"

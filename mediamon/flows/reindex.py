@@ -22,7 +22,7 @@ from elasticsearch.helpers import scan
 from enrich.annotate import Enricher, annotate
 from mediamon.core.settings import Settings
 from search.analyzers import language_text
-from search.documents import article_document, article_from_document
+from search.documents import article_document, article_from_document, dated_at
 from search.index_versions import articles_alias, create_articles_index, indices_behind, move_alias, next_version
 from search.write import bulk_create, existing_ids
 
@@ -162,4 +162,5 @@ def _documents(hits: list[dict], enricher: Enricher, report: ReindexReport) -> I
         if source is None:
             source = dict(hit["_source"])
             source["text_lang"] = language_text(source.get("language"), source)
+            source["dated_at"] = dated_at(source)  # missing from documents indexed before it was derived
         yield hit["_id"], source

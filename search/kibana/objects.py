@@ -186,7 +186,7 @@ def _coverage_chart(id_: str, title: str, time_field: str, split_field: str, lab
     columns = {
         "split": _terms_column(split_field, size, label),
         "time": {
-            "label": "Published",
+            "label": "Published (undated: fetched)",
             "customLabel": True,
             "dataType": "date",
             "operationType": "date_histogram",
@@ -274,7 +274,7 @@ def saved_objects(index_prefix: str = "") -> list[dict]:
     url_format = {"id": "url", "params": {"type": "a", "urlTemplate": None, "labelTemplate": None}}
     seed_score = art(f"seed_similarity.{SEED}")
     return [
-        _data_view(ARTICLES_VIEW, index_prefix + ARTICLES, "Articles", art("published_at"), {art("url"): url_format}),
+        _data_view(ARTICLES_VIEW, index_prefix + ARTICLES, "Articles", art("dated_at"), {art("url"): url_format}),
         _data_view(FEEDS_VIEW, index_prefix + FEEDS, "Feeds", None, {feed("feed_url"): url_format}),
         _saved_search(
             BELARUS_SEARCH,
@@ -292,9 +292,9 @@ def saved_objects(index_prefix: str = "") -> list[dict]:
             [art("title"), art("outlet"), art("language"), seed_score, art("url")],
             [[seed_score, "desc"]],
         ),
-        _coverage_chart(TOPIC_CHART, "Coverage by topic", art("published_at"), art("topics"), "Topic", 10),
-        _coverage_chart(LANGUAGE_CHART, "Coverage by language", art("published_at"), art("language"), "Language", 10),
-        _coverage_chart(OUTLET_CHART, "Coverage by outlet", art("published_at"), art("outlet"), "Outlet", 15),
+        _coverage_chart(TOPIC_CHART, "Coverage by topic", art("dated_at"), art("topics"), "Topic", 10),
+        _coverage_chart(LANGUAGE_CHART, "Coverage by language", art("dated_at"), art("language"), "Language", 10),
+        _coverage_chart(OUTLET_CHART, "Coverage by outlet", art("dated_at"), art("outlet"), "Outlet", 15),
         _feed_health_chart(feed("status")),
         _dashboard(
             [
