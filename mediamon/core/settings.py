@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     # A page that could not be read is stored from its feed entry and fetched again this many times, after
     # `page_retry_minutes`, then twice as long each time.
     page_retries: int = Field(5, ge=0)
-    page_retry_minutes: int = Field(30, ge=1)
+    page_retry_minutes: int = Field(30, ge=0)
     page_retry_batch: int = Field(200, ge=0)  # teaser, blocked or failed pages one run fetches again at most
     # An unfinished run's batch files (the spool) that an Airflow run left are drained by others after this long;
     # a `mediamon run` holds a lock on its own, so the spool of one that died is drained at once.
