@@ -1,8 +1,10 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) for the alert tests: every accepted message recorded, DATA
-refusable on demand, optionally STARTTLS or TLS from the start with AUTH, on a self-signed certificate."""
+refusable on demand, QUIT answered, stalled, refused or dropped, optionally STARTTLS or TLS from the start with
+AUTH, on a self-signed certificate."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import socket
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Literal
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -43,11 +46,21 @@ class Received:
 
 @dataclass
 class Handler:
-    """Records accepted messages; refuses the next `refuse_data` DATA commands with a 451."""
+    """Records accepted messages; refuses the next `refuse_data` DATA commands with a 451; answers QUIT as `quit`
+    says (`stall`: after `stall_seconds`, `refuse`: with a 421, `drop`: by closing the connection)."""
 
     received: list[Received] = field(default_factory=list)
     refuse_data: int = 0
+    quit: Literal["reply", "stall", "refuse", "drop"] = "reply"
+    stall_seconds: float = 3.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_QUIT(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        if self.quit == "stall":
+            await asyncio.sleep(self.stall_seconds)
+        elif self.quit == "drop":
+            server.transport.close()
+        return "421 4.3.2 Service shutting down" if self.quit == "refuse" else "221 Bye"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
         with self.lock:

@@ -530,3 +530,19 @@ def test_stories_lead_with_the_earliest_copy_and_rank_by_best_relevance_then_tim
     )  # fmt: skip
     assert [s.lead.id for s in stories] == ["first", "solo-new", "solo-old"]
     assert stories[0].best.id == "late" and [c.id for c in stories[0].also_in] == ["late"]
+
+
+@pytest.mark.parametrize("quit", ["stall", "refuse", "drop"])
+def test_trouble_closing_the_session_after_the_server_took_the_email_sends_it_once(bench: Bench, quit: str):
+    bench.settings = bench.settings.model_copy(update={"smtp_timeout": 1.0})  # a QUIT stalled 3 s times out
+    bench.subscribe(subscription("quit", seeds=[SEED]))
+    bench.index(article("q", "Lukashenko meets Putin", T0, seed=0.7))
+    with smtp_server() as server:
+        server.handler.quit = quit
+        first = bench.run(T0 + timedelta(minutes=5), server.port)
+        assert first.outcomes[0].status is RunStatus.SENT, first.outcomes[0].error
+        assert bench.records("quit") == {"id-q": "shown"}
+        second = bench.run(T0 + timedelta(minutes=10), server.port)
+        assert second.outcomes[0].status is RunStatus.NOTHING_NEW
+        [mail] = server.received
+        assert mail.message["Message-ID"] == first.outcomes[0].message_id

@@ -7,6 +7,7 @@ Airflow's SmtpHook instead (`mediamon/alerts/airflow_smtp.py`).
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from collections.abc import Callable, Iterator
@@ -18,6 +19,8 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from mediamon.core.settings import Settings
+
+LOG = logging.getLogger(__name__)
 
 Security = Literal["plain", "starttls", "ssl"]
 
@@ -106,13 +109,23 @@ def settings_mailer(config: SmtpConfig) -> Mailer:
 def send_message(mailer: Mailer, message: EmailMessage) -> dict[str, str]:
     """Send one message to its To/Cc recipients; returns the recipients the server refused (others got it).
 
-    Raises SmtpError when the message was not accepted for any recipient: nothing was sent.
+    Raises SmtpError when the message was not accepted for any recipient: nothing was sent. Once the server has
+    accepted it (its 250 to DATA) the message is delivered: trouble closing the session afterwards (QUIT timing
+    out or refused, the connection dropped) is logged, not raised.
     """
+    refused: dict | None = None
     try:
         with mailer.connect() as client:
             refused = client.send_message(message)
     except (smtplib.SMTPException, OSError) as exc:
-        raise SmtpError(f"SMTP server {mailer.address} did not take the email: {_describe(exc)}") from exc
+        if refused is None:
+            raise SmtpError(f"SMTP server {mailer.address} did not take the email: {_describe(exc)}") from exc
+        LOG.warning(
+            "SMTP server %s accepted %s; closing the session failed: %s",
+            mailer.address,
+            message["Message-ID"],
+            _describe(exc),
+        )
     return {address: f"{code} {reply.decode(errors='replace')}" for address, (code, reply) in refused.items()}
 
 
