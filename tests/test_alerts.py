@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -546,3 +547,52 @@ def test_trouble_closing_the_session_after_the_server_took_the_email_sends_it_on
         assert second.outcomes[0].status is RunStatus.NOTHING_NEW
         [mail] = server.received
         assert mail.message["Message-ID"] == first.outcomes[0].message_id
+
+
+def test_a_run_whose_lease_another_run_took_stops_before_sending(bench: Bench):
+    bench.subscribe(subscription("stolen", seeds=[SEED]))
+    bench.index(article("s", "Lukashenko meets Putin", T0, seed=0.7))
+    alerts, now = alerts_alias(bench.settings), T0 + timedelta(minutes=5)
+    thief = {"kind": "lease", "subscription": "stolen", "owner": "another-run",
+             "expires_at": (now + timedelta(minutes=15)).isoformat()}  # fmt: skip
+
+    def steal() -> None:  # while the run connects to the SMTP server, another run writes the lease
+        bench.es.index(index=alerts, id="lease:stolen", document=thief, refresh=True)
+
+    with smtp_server() as server:
+        server.handler.on_connect = steal
+        stopped = bench.run(now, server.port).outcomes[0]
+        assert stopped.status is RunStatus.LEASE_LOST and "another run took the lease" in stopped.error
+        assert server.received == [] and bench.records("stolen") == {}
+        assert bench.es.get(index=alerts, id="lease:stolen")["_source"]["owner"] == "another-run"  # left to it
+
+        server.handler.on_connect = None
+        later = bench.run(now + timedelta(minutes=20), server.port)  # the other run's lease has expired
+        assert later.outcomes[0].status is RunStatus.SENT and len(server.received) == 1
+
+
+def test_a_run_slower_than_its_lease_keeps_it(bench: Bench):
+    bench.settings = bench.settings.model_copy(update={"alert_lease_seconds": 2.0})  # renewed every 0.67 s
+    bench.subscribe(subscription("slow", seeds=[SEED]))
+    bench.index(article("s", "Lukashenko meets Putin", datetime.now(UTC) - timedelta(minutes=30), seed=0.7))
+    in_data = threading.Event()
+
+    def slow_data() -> None:  # the server takes 5 s, more than twice the lease, to answer DATA
+        in_data.set()
+        time.sleep(5)
+
+    with smtp_server() as server:
+        server.handler.on_data = slow_data
+        first: list[AlertRun] = []
+        sender = threading.Thread(target=lambda: first.append(bench.run(datetime.now(UTC), server.port)))
+        sender.start()
+        assert in_data.wait(10)
+        time.sleep(2.5)  # past the lease the run took at its start
+        overlapping = bench.run(datetime.now(UTC), server.port)
+        sender.join()
+        assert overlapping.outcomes[0].status is RunStatus.BUSY
+        assert first[0].outcomes[0].status is RunStatus.SENT and len(server.received) == 1
+        assert bench.records("slow") == {"id-s": "shown"}
+        server.handler.on_data = None
+        assert bench.run(datetime.now(UTC), server.port).outcomes[0].status is RunStatus.NOTHING_NEW
+        assert len(server.received) == 1

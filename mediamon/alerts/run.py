@@ -3,7 +3,8 @@ then the bookkeeping, in that order.
 
 Exactly once, per (subscription, article):
 - a run takes the subscription's lease in `mediamon-alerts` first, so overlapping runs (a retried task next
-  to a late one, the CLI next to the DAG) never work on one subscription at the same time;
+  to a late one, the CLI next to the DAG) never work on one subscription at the same time; it renews the lease
+  as it works and right before sending, and stops before sending when another run took it;
 - it leaves out articles (and stories, by `dup_group`) the subscription's sent records already hold;
 - it records the email's articles, then advances the watermark, only after the SMTP server accepted the
   email: a refused or failed send records nothing, so the next run (or the task's retry) sends them again.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -29,16 +31,15 @@ from elasticsearch import Elasticsearch
 from enrich.seeds import load_seeds
 from ingest.sources import Source, load_sources
 from mediamon.alerts.blind_spots import blind_spots
+from mediamon.alerts.lease import KeptLease, LeaseLost, keep_lease
 from mediamon.alerts.match import Story, find_matches, group_stories
 from mediamon.alerts.records import (
     ItemOutcome,
     SentItem,
     SubscriptionState,
-    acquire_lease,
     covered,
     load_state,
     record_sent,
-    release_lease,
     save_state,
 )
 from mediamon.alerts.render import AlertEmail, Labels, render_email
@@ -57,7 +58,6 @@ FIRST_LOOKBACK = {
     Frequency.DAILY: timedelta(days=1),
     Frequency.WEEKLY: timedelta(days=7),
 }
-LEASE_TTL = timedelta(minutes=15)  # a crashed run's lease expires after this
 
 
 class RunStatus(StrEnum):
@@ -67,6 +67,7 @@ class RunStatus(StrEnum):
     NOTHING_NEW = "nothing_new"  # no new matching story: no email; the watermark advanced
     NOT_DUE = "not_due"  # a digest already sent this UTC day (daily) or ISO week (weekly)
     BUSY = "busy"  # another run holds the subscription's lease and sends its articles
+    LEASE_LOST = "lease_lost"  # another run took the lease while this one worked: this one stopped before sending
     DRY_RUN = "dry_run"  # rendered, not sent, nothing recorded
     FAILED = "failed"  # not sent (SMTP failure, refused query); nothing recorded, the next run tries again
 
@@ -121,6 +122,11 @@ class _Context:
     sources: tuple[Source, ...]
     now: datetime
     owner: str
+    started: float  # time.monotonic() at `now`
+
+    def clock(self) -> datetime:
+        """The run's time now: `now`, when it started, plus the time it has taken since."""
+        return self.now + timedelta(seconds=time.monotonic() - self.started)
 
 
 def is_due(frequency: Frequency, last_run_at: datetime | None, now: datetime) -> bool:
@@ -146,10 +152,11 @@ def _run_one(
     ctx: _Context,
     subscription: Subscription,
     mailer: Mailer | None,
+    lease: KeptLease | None,
     force: bool,
     lookback: timedelta | None,
 ) -> AlertOutcome:
-    """One subscription: match, render, and unless this is a dry run (`mailer` None) send and record."""
+    """One subscription: match, render, and unless this is a dry run (`mailer` and `lease` None) send and record."""
     settings, client, now = ctx.settings, ctx.client, ctx.now
     alerts = alerts_alias(settings)
     state = load_state(client, alerts, subscription.id)
@@ -199,11 +206,11 @@ def _run_one(
         "articles": sum(len(s.articles) for s in shown),
         "omitted": len(over_cap),
     }
-    if mailer is None:
+    if mailer is None or lease is None:
         return AlertOutcome(subscription.id, RunStatus.DRY_RUN, email=email, **counts)
     message = email.message(mailer.sender, now)
     try:
-        refused = send_message(mailer, message)
+        refused = send_message(mailer, message, before=lease.renew)
     except SmtpError as exc:
         LOG.warning("subscription %s: %s; its articles wait for the next run", subscription.id, exc)
         return AlertOutcome(subscription.id, RunStatus.FAILED, email=email, error=str(exc), **counts)
@@ -229,15 +236,15 @@ def _run_leased(
     """One subscription, under its lease (dry runs, `mailer` None, write nothing and need none)."""
     try:
         if mailer is None:
-            return _run_one(ctx, subscription, mailer, force, lookback)
-        alerts = alerts_alias(ctx.settings)
-        lease = acquire_lease(ctx.client, alerts, subscription.id, ctx.owner, ctx.now, LEASE_TTL)
-        if lease is None:
-            return AlertOutcome(subscription.id, RunStatus.BUSY)
-        try:
-            return _run_one(ctx, subscription, mailer, force, lookback)
-        finally:
-            release_lease(ctx.client, alerts, lease)
+            return _run_one(ctx, subscription, None, None, force, lookback)
+        alerts, ttl = alerts_alias(ctx.settings), timedelta(seconds=ctx.settings.alert_lease_seconds)
+        with keep_lease(ctx.client, alerts, subscription.id, ctx.owner, ttl, ctx.clock) as lease:
+            if lease is None:
+                return AlertOutcome(subscription.id, RunStatus.BUSY)
+            return _run_one(ctx, subscription, mailer, lease, force, lookback)
+    except LeaseLost as exc:
+        LOG.warning("subscription %s: %s; this run stopped before sending", subscription.id, exc)
+        return AlertOutcome(subscription.id, RunStatus.LEASE_LOST, error=str(exc))
     except SearchError as exc:
         return AlertOutcome(subscription.id, RunStatus.FAILED, error=f"Elasticsearch refused the query: {exc}")
 
@@ -280,6 +287,7 @@ def run_alerts(
     window, sent or not; `mailer` defaults to the settings' SMTP URL. Raises UnknownSubscription for an id not
     in the file, search.client.EsUnavailable when Elasticsearch is down.
     """
+    started, now = time.monotonic(), (now or datetime.now(UTC)).astimezone(UTC)
     if lookback is not None and not dry_run:
         raise ValueError("a lookback window is for dry runs only: it ignores what was sent")
     loaded = load_subscriptions(settings.subscriptions_path, settings.seeds_dir)
@@ -292,8 +300,9 @@ def run_alerts(
         settings=settings,
         labels=load_labels(settings),
         sources=load_sources(settings.feeds_path).sources,
-        now=(now or datetime.now(UTC)).astimezone(UTC),
+        now=now,
         owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+        started=started,
     )
     transport = None if dry_run else (mailer or settings_mailer(smtp_config(settings)))
     outcomes = [_run_leased(ctx, s, transport, force, lookback) for s in chosen]

@@ -106,16 +106,20 @@ def settings_mailer(config: SmtpConfig) -> Mailer:
     return Mailer(sender=config.sender, address=config.address, connect=connect)
 
 
-def send_message(mailer: Mailer, message: EmailMessage) -> dict[str, str]:
+def send_message(mailer: Mailer, message: EmailMessage, *, before: Callable[[], None] | None = None) -> dict[str, str]:
     """Send one message to its To/Cc recipients; returns the recipients the server refused (others got it).
 
-    Raises SmtpError when the message was not accepted for any recipient: nothing was sent. Once the server has
-    accepted it (its 250 to DATA) the message is delivered: trouble closing the session afterwards (QUIT timing
-    out or refused, the connection dropped) is logged, not raised.
+    `before` runs once the session is open (connected, secured, logged in), right before the transaction: what it
+    raises aborts the send before MAIL FROM and is raised as is. Raises SmtpError when the message was not accepted
+    for any recipient: nothing was sent. Once the server has accepted it (its 250 to DATA) the message is
+    delivered: trouble closing the session afterwards (QUIT timing out or refused, the connection dropped) is
+    logged, not raised.
     """
     refused: dict | None = None
     try:
         with mailer.connect() as client:
+            if before is not None:
+                before()
             refused = client.send_message(message)
     except (smtplib.SMTPException, OSError) as exc:
         if refused is None:
