@@ -25,7 +25,7 @@ from mediamon.cli import app
 from mediamon.core.feeds import FeedState, FetchOutcome
 from mediamon.core.settings import Settings, get_settings
 from search.feed_records import save_states
-from search.index_versions import alerts_alias, ensure_articles_index, ensure_feeds_index
+from search.index_versions import alerts_alias, ensure_alerts_index, ensure_articles_index, ensure_feeds_index
 from search.write import bulk_create
 from tests.smtp_fixtures import SmtpServer, free_port, self_signed, smtp_server
 
@@ -596,3 +596,54 @@ def test_a_run_slower_than_its_lease_keeps_it(bench: Bench):
         server.handler.on_data = None
         assert bench.run(datetime.now(UTC), server.port).outcomes[0].status is RunStatus.NOTHING_NEW
         assert len(server.received) == 1
+
+
+def test_an_email_sent_but_not_recorded_is_recorded_by_the_next_run_and_not_sent_again(bench: Bench):
+    bench.subscribe(subscription("unrecorded", seeds=[SEED]))
+    bench.index(
+        article("u1", "Lukashenko meets Putin", T0, seed=0.7),
+        article("u2", "Putin promises a loan to Minsk", T0, seed=0.8),
+    )
+    alerts, now = alerts_alias(bench.settings), T0 + timedelta(minutes=5)
+
+    def block_writes() -> None:  # the server takes the email while Elasticsearch stops taking writes
+        bench.es.indices.add_block(index=alerts, block="write")
+
+    with smtp_server() as server:
+        server.handler.on_data = block_writes
+        try:
+            failed = bench.run(now, server.port).outcomes[0]
+        finally:
+            bench.es.indices.remove_block(index=alerts, block="write")
+        server.handler.on_data = None
+        [mail] = server.received
+        assert failed.status is RunStatus.FAILED and "recording it failed" in failed.error
+        assert failed.message_id == mail.message["Message-ID"] and bench.records("unrecorded") == {}
+        # the failed run could not release its lease either: it expires
+        assert bench.run(now + timedelta(minutes=1), server.port).outcomes[0].status is RunStatus.BUSY
+
+        settled = bench.run(now + timedelta(minutes=20), server.port).outcomes[0]
+        assert (settled.status, settled.settled) == (RunStatus.NOTHING_NEW, 1) and len(server.received) == 1
+        sent = bench.es.search(
+            index=alerts, query={"term": {"subscription": "unrecorded"}}, size=10, sort=[{"kind": "asc"}]
+        )["hits"]["hits"]
+        kinds = [hit["_source"]["kind"] for hit in sent]
+        assert kinds == ["sent", "sent", "state"]  # no outbox entry left
+        assert {hit["_source"]["message_id"] for hit in sent[:2]} == {mail.message["Message-ID"]}
+        assert set(bench.records("unrecorded")) == {"id-u1", "id-u2"}
+
+        again = bench.run(now + timedelta(minutes=30), server.port).outcomes[0]
+        assert (again.status, again.settled) == (RunStatus.NOTHING_NEW, 0) and len(server.received) == 1
+
+
+def test_an_alerts_index_made_before_the_outbox_gets_its_fields(bench: Bench):
+    alias = alerts_alias(bench.settings)
+    before = {name: {"type": "keyword"} for name in ("kind", "subscription", "article_id", "dup_group", "outcome")}
+    bench.es.indices.create(
+        index=f"{alias}-v1",
+        mappings={"dynamic": "strict", "properties": before},
+        aliases={alias: {"is_write_index": True}},
+    )
+    ensure_alerts_index(bench.es, bench.settings)
+    fields = next(iter(bench.es.indices.get_mapping(index=alias).values()))["mappings"]["properties"]
+    assert {"status", "recipients", "items", "message", "created_at"} <= set(fields)

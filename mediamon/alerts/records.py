@@ -1,6 +1,6 @@
 """Alert bookkeeping in `mediamon-alerts`: what each subscription was sent, its watermark, and run leases.
 
-Three kinds of document, told apart by `kind`:
+Three kinds of document, told apart by `kind` (a fourth, `outbox`, is in `mediamon/alerts/outbox.py`):
 - `sent`: one per (subscription, article) an email dealt with, id = hash(subscription, article id), so writing
   it twice is harmless and looking it up is one `mget`;
 - `state`: one per subscription (id `state:<subscription>`): the watermark and when it last sent and ran;
