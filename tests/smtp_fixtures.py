@@ -1,5 +1,5 @@
-"""A real SMTP server on 127.0.0.1 (aiosmtpd) for the alert tests: every accepted message recorded, DATA
-refusable on demand, QUIT answered, stalled, refused or dropped, callbacks when a client connects and when a
+"""A real SMTP server on 127.0.0.1 (aiosmtpd) for the alert tests: every accepted message recorded, recipients and
+DATA refusable on demand, QUIT answered, stalled, refused or dropped, callbacks when a client connects and when a
 message is accepted, optionally STARTTLS or TLS from the start with AUTH, on a self-signed certificate."""
 
 from __future__ import annotations
@@ -46,11 +46,13 @@ class Received:
 
 @dataclass
 class Handler:
-    """Records accepted messages; refuses the next `refuse_data` DATA commands with a 451; answers QUIT as `quit`
+    """Records accepted messages; refuses the recipients in `refuse_rcpt` with a 550 and the next `refuse_data`
+    DATA commands with a 451; answers QUIT as `quit`
     says (`stall`: after `stall_seconds`, `refuse`: with a 421, `drop`: by closing the connection). `on_connect`
     runs (in the server's thread) before the greeting, `on_data` once a message is recorded, before the 250."""
 
     received: list[Received] = field(default_factory=list)
+    refuse_rcpt: set[str] = field(default_factory=set)
     refuse_data: int = 0
     on_connect: Callable[[], None] | None = None
     on_data: Callable[[], None] | None = None
@@ -64,6 +66,12 @@ class Handler:
         elif self.quit == "drop":
             server.transport.close()
         return "421 4.3.2 Service shutting down" if self.quit == "refuse" else "221 Bye"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802 - aiosmtpd's hook name
+        if address in self.refuse_rcpt:
+            return "550 5.2.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
         with self.lock:

@@ -5,11 +5,16 @@ stopped between sending it and recording it.
    its Message-ID, its recipients, its articles;
 2. send: one SMTP transaction (`smtp.send_message`), the lease renewed once the session is open;
 3. confirm: once the server accepted the email, the run records its articles as sent (`records.record_sent`,
-   with the Message-ID) and takes it out of the outbox. A send that failed outright (SmtpError: nothing was
-   delivered) or that the run gave up (LeaseLost) takes it out too: its articles wait for the next run.
+   with the Message-ID) and takes it out of the outbox; when the server refused some recipients at RCPT, the
+   email stays in the outbox, `owed` to them. A send that failed outright (SmtpError: nothing was delivered) or
+   that the run gave up (LeaseLost) takes a new email out (its articles wait for the next run) and leaves an
+   owed one owed.
 
 The next run of the subscription settles the outbox first (`settle`), under the lease, so the run that wrote
-an entry is gone or has lost its lease and will not confirm it. An entry still `sending` means that run stopped
+an entry is gone or has lost its lease and will not confirm it. An `owed` email goes again, the same message
+with the same Message-ID, to its refused recipients who are still subscribed, through the same three steps,
+until `OWED_FOR` (as long as a mail server keeps retrying a message) has passed; the recipients who got it
+never get it again, the articles stay out of the later emails. An entry still `sending` means its run stopped
 between the intent and the confirmation (it crashed, or Elasticsearch failed the confirmation), and whether the
 server got the email cannot be known: SMTP has no way to ask a server about a message. The policy is
 at-most-once: such an email counts as sent. Its articles are recorded as sent with its Message-ID and nothing is
@@ -25,8 +30,8 @@ fold the copies.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from elastic_transport import TransportError
@@ -37,8 +42,10 @@ from mediamon.alerts.lease import KeptLease, LeaseLost
 from mediamon.alerts.outbox import OutboxEntry, OutboxStatus, open_entries, remove_entry, save_entry
 from mediamon.alerts.records import record_sent
 from mediamon.alerts.smtp import Mailer, SmtpError, send_message
+from mediamon.alerts.subscriptions import Subscription
 
 LOG = logging.getLogger(__name__)
+OWED_FOR = timedelta(days=5)  # an email refused to some recipients is tried for them this long (Postfix's default)
 
 
 class Unconfirmed(RuntimeError):
@@ -55,8 +62,18 @@ class Courier:
     lease: KeptLease
 
 
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What settling a subscription's outbox did."""
+
+    counted: int = 0  # emails of unknown outcome, counted as sent
+    resent: int = 0  # owed emails sent to (some of) the recipients refused before
+    refused: dict[str, str] = field(default_factory=dict)  # recipients refused again (they stay owed)
+
+
 def deliver(courier: Courier, entry: OutboxEntry, message: EmailMessage, sent_at: datetime) -> dict[str, str]:
-    """Send `message` (the entry's) to its recipients: intent, send, confirm. Returns the recipients refused.
+    """Send `message` (the entry's) to the entry's recipients: intent, send, confirm. Returns the recipients the
+    server refused, who are owed the email from then on. `entry` is a new email (`sending`) or an owed one.
 
     Raises SmtpError (nothing was sent), LeaseLost (another run has the subscription: stopped before sending) and
     Unconfirmed (sent, not recorded).
@@ -65,13 +82,20 @@ def deliver(courier: Courier, entry: OutboxEntry, message: EmailMessage, sent_at
     courier.lease.renew()
     save_entry(client, alias, replace(entry, status=OutboxStatus.SENDING))
     try:
-        refused = send_message(courier.mailer, message, before=courier.lease.renew)
+        refused = send_message(courier.mailer, message, entry.recipients, before=courier.lease.renew)
     except (SmtpError, LeaseLost):
-        remove_entry(client, alias, entry)
+        if entry.status is OutboxStatus.OWED:
+            save_entry(client, alias, entry)
+        else:
+            remove_entry(client, alias, entry)
         raise
     try:
-        record_sent(client, alias, entry.subscription, entry.items, entry.message_id, sent_at)
-        remove_entry(client, alias, entry)
+        if entry.status is not OutboxStatus.OWED:  # an owed email's articles were recorded when it first went
+            record_sent(client, alias, entry.subscription, entry.items, entry.message_id, sent_at)
+        if refused:
+            save_entry(client, alias, replace(entry, status=OutboxStatus.OWED, recipients=tuple(refused)))
+        else:
+            remove_entry(client, alias, entry)
     except (ApiError, TransportError, BulkIndexError) as exc:
         raise Unconfirmed(
             f"the SMTP server accepted {entry.message_id} but recording it failed ({exc}); "
@@ -80,18 +104,38 @@ def deliver(courier: Courier, entry: OutboxEntry, message: EmailMessage, sent_at
     return refused
 
 
-def settle(courier: Courier, subscription_id: str) -> int:
-    """Record the subscription's emails of unknown outcome (still `sending`) as sent. Returns how many."""
-    settled = 0
-    for entry in open_entries(courier.client, courier.alias, subscription_id):
-        LOG.warning(
-            "subscription %s: email %s to %s may or may not have been sent (its run stopped before recording it); "
-            "counted as sent, not sent again",
-            subscription_id,
-            entry.message_id,
-            ", ".join(entry.recipients),
-        )
-        record_sent(courier.client, courier.alias, subscription_id, entry.items, entry.message_id, entry.created_at)
-        remove_entry(courier.client, courier.alias, entry)
-        settled += 1
-    return settled
+def settle(courier: Courier, subscription: Subscription, now: datetime) -> Settled:
+    """Settle the subscription's outbox: emails of unknown outcome counted as sent, owed ones sent again.
+
+    Raises LeaseLost and Unconfirmed as `deliver` does.
+    """
+    client, alias = courier.client, courier.alias
+    counted, resent, refused = 0, 0, {}
+    for entry in open_entries(client, alias, subscription.id):
+        if entry.status is OutboxStatus.SENDING:
+            LOG.warning(
+                "subscription %s: email %s to %s may or may not have been sent (its run stopped before recording "
+                "it); counted as sent, not sent again",
+                subscription.id,
+                entry.message_id,
+                ", ".join(entry.recipients),
+            )
+            record_sent(client, alias, subscription.id, entry.items, entry.message_id, entry.created_at)
+            remove_entry(client, alias, entry)
+            counted += 1
+            continue
+        owed = tuple(r for r in entry.recipients if r in subscription.recipients)
+        if not owed or now - entry.created_at > OWED_FOR:
+            why = "no longer subscribed" if not owed else f"refused for more than {OWED_FOR.days} days"
+            LOG.warning(
+                "subscription %s: email %s not sent to %s: %s", subscription.id, entry.message_id, entry.recipients, why
+            )
+            remove_entry(client, alias, entry)
+            continue
+        try:
+            refused |= deliver(courier, replace(entry, recipients=owed), entry.email(), now)
+        except SmtpError as exc:
+            LOG.warning("subscription %s: email %s still owed to %s: %s", subscription.id, entry.message_id, owed, exc)
+            continue
+        resent += 1
+    return Settled(counted, resent, refused)

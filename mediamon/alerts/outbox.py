@@ -3,7 +3,8 @@
 One document per email (kind `outbox`, id `outbox:<email key>`) holds the message as sent (so a later send is the
 same email, with the same Message-ID), the recipients it is for and the articles it deals with, to record as
 sent once it went. Its status:
-- `sending`: a run is sending it to those recipients, or stopped before it recorded the outcome.
+- `sending`: a run is sending it to those recipients, or stopped before it recorded the outcome;
+- `owed`: the server refused those recipients at RCPT and the others got it: a later run sends it to them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class OutboxStatus(StrEnum):
     """Where an email in the outbox stands."""
 
     SENDING = "sending"  # being sent, or its run stopped before recording the outcome
+    OWED = "owed"  # to be sent to its recipients, whom the server refused
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,7 +88,8 @@ class AlertOutcome:
     omitted: int = 0  # stories left out by the cap
     email: AlertEmail | None = None
     message_id: str | None = None
-    refused: dict[str, str] = field(default_factory=dict)  # recipients the server refused (others got it)
+    refused: dict[str, str] = field(default_factory=dict)  # recipients the server refused: owed the email
+    resent: int = 0  # earlier emails sent to recipients the server had refused
     settled: int = 0  # emails an earlier run stopped sending before recording them: counted as sent (delivery.py)
     error: str | None = None
 
@@ -226,11 +227,6 @@ def _run_one(
     except SmtpError as exc:
         LOG.warning("subscription %s: %s; its articles wait for the next run", subscription.id, exc)
         return AlertOutcome(subscription.id, RunStatus.FAILED, email=email, error=str(exc), **counts)
-    except Unconfirmed as exc:
-        LOG.error("subscription %s: %s", subscription.id, exc)
-        return AlertOutcome(
-            subscription.id, RunStatus.FAILED, email=email, message_id=message_id, error=str(exc), **counts
-        )
     save_state(client, alerts, SubscriptionState(subscription.id, until, now, now))
     LOG.info(
         "subscription %s: sent %d stories to %d recipients",
@@ -257,8 +253,14 @@ def _run_leased(
             if lease is None:
                 return AlertOutcome(subscription.id, RunStatus.BUSY)
             courier = Courier(ctx.client, alerts, mailer, lease)
-            settled = settle(courier, subscription.id)
-            return replace(_run_one(ctx, subscription, courier, force, lookback), settled=settled)
+            settled = settle(courier, subscription, ctx.now)
+            outcome = _run_one(ctx, subscription, courier, force, lookback)
+            return replace(
+                outcome, refused=settled.refused | outcome.refused, resent=settled.resent, settled=settled.counted
+            )
+    except Unconfirmed as exc:
+        LOG.error("subscription %s: %s", subscription.id, exc)
+        return AlertOutcome(subscription.id, RunStatus.FAILED, error=str(exc))
     except LeaseLost as exc:
         LOG.warning("subscription %s: %s; this run stopped before sending", subscription.id, exc)
         return AlertOutcome(subscription.id, RunStatus.LEASE_LOST, error=str(exc))

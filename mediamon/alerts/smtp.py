@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -106,8 +106,14 @@ def settings_mailer(config: SmtpConfig) -> Mailer:
     return Mailer(sender=config.sender, address=config.address, connect=connect)
 
 
-def send_message(mailer: Mailer, message: EmailMessage, *, before: Callable[[], None] | None = None) -> dict[str, str]:
-    """Send one message to its To/Cc recipients; returns the recipients the server refused (others got it).
+def send_message(
+    mailer: Mailer,
+    message: EmailMessage,
+    recipients: Sequence[str] | None = None,
+    *,
+    before: Callable[[], None] | None = None,
+) -> dict[str, str]:
+    """Send one message to `recipients` (default: its To/Cc); returns those the server refused (the others got it).
 
     `before` runs once the session is open (connected, secured, logged in), right before the transaction: what it
     raises aborts the send before MAIL FROM and is raised as is. Raises SmtpError when the message was not accepted
@@ -120,7 +126,7 @@ def send_message(mailer: Mailer, message: EmailMessage, *, before: Callable[[], 
         with mailer.connect() as client:
             if before is not None:
                 before()
-            refused = client.send_message(message)
+            refused = client.send_message(message, to_addrs=list(recipients) if recipients is not None else None)
     except (smtplib.SMTPException, OSError) as exc:
         if refused is None:
             raise SmtpError(f"SMTP server {mailer.address} did not take the email: {_describe(exc)}") from exc
