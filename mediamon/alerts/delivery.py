@@ -1,30 +1,29 @@
-"""Sending an alert email once: intent, send, confirm; and what the next run does with an email whose run
-stopped between sending it and recording it.
+"""Sending an alert email at most once: intent, send, confirm; and settling what a stopped run left behind.
 
 1. intent: before sending, the run puts the email in the outbox (`outbox.py`, status `sending`): the message with
    its Message-ID, its recipients, its articles;
 2. send: one SMTP transaction (`smtp.send_message`), the lease renewed once the session is open;
 3. confirm: once the server accepted the email, the run records its articles as sent (`records.record_sent`,
    with the Message-ID) and takes it out of the outbox; when the server refused some recipients at RCPT, the
-   email stays in the outbox, `owed` to them. A send that failed outright (SmtpError: nothing was delivered) or
-   that the run gave up (LeaseLost) takes a new email out (its articles wait for the next run) and leaves an
-   owed one owed.
+   email stays in the outbox, `owed` to them. A send that did not happen (SmtpError: nothing was delivered;
+   LeaseLost or an Elasticsearch error renewing the lease: stopped before the transaction) takes a new email
+   out of the outbox, its articles waiting for the next run, and leaves an owed one owed.
 
-The next run of the subscription settles the outbox first (`settle`), under the lease, so the run that wrote
-an entry is gone or has lost its lease and will not confirm it. An `owed` email goes again, the same message
-with the same Message-ID, to its refused recipients who are still subscribed, through the same three steps,
-until `OWED_FOR` (as long as a mail server keeps retrying a message) has passed; the recipients who got it
-never get it again, the articles stay out of the later emails. An entry still `sending` means its run stopped
-between the intent and the confirmation (it crashed, or Elasticsearch failed the confirmation), and whether the
-server got the email cannot be known: SMTP has no way to ask a server about a message. The policy is
-at-most-once: such an email counts as sent. Its articles are recorded as sent with its Message-ID and nothing is
-sent again; a warning names the Message-ID, which the mail server's log can confirm. A second copy of an alert
-is the error this avoids; the price is that an email whose run stopped after the intent and before the send (a
-crash, or Elasticsearch failing, in that moment) is lost, its articles marked sent.
+The next run of the subscription settles its outbox first (`settle`), holding the lease, so the run that wrote
+an entry has ended or lost its lease and will not confirm it:
+- `owed`: the same message, same Message-ID, goes to the refused recipients still subscribed, through steps 1-3,
+  until `OWED_FOR` has passed; who got it never gets it again, and its articles stay out of later emails.
+- `sending`: the outcome is unknown. Its run stopped between the intent and the confirmation: Elasticsearch
+  failed the confirmation, or the process died. SMTP has no way to ask a server whether it got a message, so
+  either a second copy or a lost email has to be risked. The policy is at-most-once: the email counts as sent.
+  Its articles are recorded as sent with its Message-ID, nothing is sent again, and a warning names the
+  Message-ID, which the mail server's log holds if the email went. The likelier cause, Elasticsearch failing
+  the confirmation, comes after the server took the email, where at-most-once is exactly right; the price is
+  that an email whose process died after the intent and before the server took it is lost.
 
-One window still sends twice: a connection lost after the message's final dot and before the server's reply
-looks like a failed send, and the next run sends the email again, with the same Message-ID, so mail clients
-fold the copies.
+Left open: a connection lost after the message's final dot and before the server's reply looks like a failed
+send (SmtpError), and the next run sends the email again, with the same Message-ID, so mail clients fold the
+copies.
 """
 
 from __future__ import annotations
@@ -75,15 +74,15 @@ def deliver(courier: Courier, entry: OutboxEntry, message: EmailMessage, sent_at
     """Send `message` (the entry's) to the entry's recipients: intent, send, confirm. Returns the recipients the
     server refused, who are owed the email from then on. `entry` is a new email (`sending`) or an owed one.
 
-    Raises SmtpError (nothing was sent), LeaseLost (another run has the subscription: stopped before sending) and
-    Unconfirmed (sent, not recorded).
+    Raises SmtpError (nothing was sent), LeaseLost (another run has the subscription: stopped before sending),
+    Unconfirmed (sent, not recorded) and Elasticsearch's errors (not sent).
     """
     client, alias = courier.client, courier.alias
     courier.lease.renew()
     save_entry(client, alias, replace(entry, status=OutboxStatus.SENDING))
     try:
         refused = send_message(courier.mailer, message, entry.recipients, before=courier.lease.renew)
-    except (SmtpError, LeaseLost):
+    except (SmtpError, LeaseLost, ApiError, TransportError):  # not sent (the last two: the renewal before it failed)
         if entry.status is OutboxStatus.OWED:
             save_entry(client, alias, entry)
         else:
