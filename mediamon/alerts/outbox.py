@@ -10,7 +10,6 @@ sent once it went. Its status:
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -84,7 +83,6 @@ def open_entries(client: Elasticsearch, alias: str, subscription_id: str) -> lis
 
 
 def _entry(doc_id: str, src: dict) -> OutboxEntry:
-    items: Sequence[dict] = src["items"]
     return OutboxEntry(
         key=doc_id.removeprefix("outbox:"),
         subscription=src["subscription"],
@@ -92,7 +90,8 @@ def _entry(doc_id: str, src: dict) -> OutboxEntry:
         status=OutboxStatus(src["status"]),
         recipients=tuple(src["recipients"]),
         items=tuple(
-            SentItem(i["article_id"], i["dup_group"], ItemOutcome(i["outcome"]), i["url"], i["title"]) for i in items
+            SentItem(i["article_id"], i["dup_group"], ItemOutcome(i["outcome"]), i["url"], i["title"])
+            for i in src["items"]
         ),
         message=base64.b64decode(src["message"]),
         created_at=datetime.fromisoformat(src["created_at"]).astimezone(UTC),
