@@ -10,7 +10,8 @@ connection `MEDIAMON_SMTP_CONN_ID` (default `smtp_default`, type smtp: host, por
 `disable_ssl`, `disable_tls`, `from_email`, `timeout`, `ssl_context`), sent through the smtp provider's
 SmtpHook, when it exists, else through `MEDIAMON_SMTP_URL`. A failed send fails the task and records
 nothing, so Airflow's retries (and the next run) send the same articles: an SMTP outage delays alerts and
-loses none.
+loses none. An email sent but not recorded (Elasticsearch failing) fails the task too: a later run records it
+and does not send it again (docs/alerts.md, "Exactly once").
 """
 
 from __future__ import annotations

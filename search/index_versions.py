@@ -158,8 +158,12 @@ def ensure_runs_index(client: Elasticsearch, settings: Settings) -> str:
 
 
 def ensure_alerts_index(client: Elasticsearch, settings: Settings) -> str:
-    """Create the alert bookkeeping index (sent records, watermarks, leases) and alias when missing."""
-    return _ensure_versioned(client, alerts_alias(settings), _mapping_file("alerts"))
+    """Create the alert bookkeeping index (sent records, watermarks, leases, outbox) and alias when missing; add
+    fields new to its mapping when present. Returns the alias."""
+    mapping = _mapping_file("alerts")
+    alias = _ensure_versioned(client, alerts_alias(settings), mapping)
+    client.indices.put_mapping(index=alias, properties=mapping["properties"])
+    return alias
 
 
 def delete_prefixed(client: Elasticsearch, prefix: str) -> list[str]:

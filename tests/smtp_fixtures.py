@@ -1,22 +1,25 @@
-"""A real SMTP server on 127.0.0.1 (aiosmtpd) for the alert tests: every accepted message recorded, DATA
-refusable on demand, optionally STARTTLS or TLS from the start with AUTH, on a self-signed certificate."""
+"""A real SMTP server on 127.0.0.1 (aiosmtpd) for the alert tests: every accepted message recorded, recipients and
+DATA refusable on demand, QUIT answered, stalled, refused or dropped, callbacks when a client connects and when a
+message is accepted, optionally STARTTLS or TLS from the start with AUTH, on a self-signed certificate."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Literal
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -43,11 +46,32 @@ class Received:
 
 @dataclass
 class Handler:
-    """Records accepted messages; refuses the next `refuse_data` DATA commands with a 451."""
+    """Records accepted messages; refuses the recipients in `refuse_rcpt` with a 550 and the next `refuse_data`
+    DATA commands with a 451; answers QUIT as `quit`
+    says (`stall`: after `stall_seconds`, `refuse`: with a 421, `drop`: by closing the connection). `on_connect`
+    runs (in the server's thread) before the greeting, `on_data` once a message is recorded, before the 250."""
 
     received: list[Received] = field(default_factory=list)
+    refuse_rcpt: set[str] = field(default_factory=set)
     refuse_data: int = 0
+    on_connect: Callable[[], None] | None = None
+    on_data: Callable[[], None] | None = None
+    quit: Literal["reply", "stall", "refuse", "drop"] = "reply"
+    stall_seconds: float = 3.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_QUIT(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        if self.quit == "stall":
+            await asyncio.sleep(self.stall_seconds)
+        elif self.quit == "drop":
+            server.transport.close()
+        return "421 4.3.2 Service shutting down" if self.quit == "refuse" else "221 Bye"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802 - aiosmtpd's hook name
+        if address in self.refuse_rcpt:
+            return "550 5.2.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
         with self.lock:
@@ -57,7 +81,23 @@ class Handler:
             message = message_from_bytes(envelope.content, policy=policy.default)
             login = session.auth_data.decode() if isinstance(session.auth_data, bytes) else None
             self.received.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), message, login))
+        if self.on_data is not None:
+            self.on_data()
         return "250 2.0.0 Message accepted for delivery"
+
+
+class _Session(SMTP):
+    """aiosmtpd's SMTP session, calling the handler's `on_connect` before it greets the client."""
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        if self.event_handler.on_connect is not None:
+            self.event_handler.on_connect()
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _Session(self.handler, **self.SMTP_kwargs)
 
 
 def free_port() -> int:
@@ -105,7 +145,7 @@ def smtp_server(
             "auth_required": True,
             "auth_require_tls": starttls is not None,
         }
-    controller = Controller(handler, hostname="127.0.0.1", port=port or free_port(), **options)
+    controller = _Controller(handler, hostname="127.0.0.1", port=port or free_port(), **options)
     controller.start()
     try:
         yield SmtpServer(controller.port, handler)

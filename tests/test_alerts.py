@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ from mediamon.cli import app
 from mediamon.core.feeds import FeedState, FetchOutcome
 from mediamon.core.settings import Settings, get_settings
 from search.feed_records import save_states
-from search.index_versions import alerts_alias, ensure_articles_index, ensure_feeds_index
+from search.index_versions import alerts_alias, ensure_alerts_index, ensure_articles_index, ensure_feeds_index
 from search.write import bulk_create
 from tests.smtp_fixtures import SmtpServer, free_port, self_signed, smtp_server
 
@@ -530,3 +531,173 @@ def test_stories_lead_with_the_earliest_copy_and_rank_by_best_relevance_then_tim
     )  # fmt: skip
     assert [s.lead.id for s in stories] == ["first", "solo-new", "solo-old"]
     assert stories[0].best.id == "late" and [c.id for c in stories[0].also_in] == ["late"]
+
+
+@pytest.mark.parametrize("quit", ["stall", "refuse", "drop"])
+def test_trouble_closing_the_session_after_the_server_took_the_email_sends_it_once(bench: Bench, quit: str):
+    bench.settings = bench.settings.model_copy(update={"smtp_timeout": 1.0})  # a QUIT stalled 3 s times out
+    bench.subscribe(subscription("quit", seeds=[SEED]))
+    bench.index(article("q", "Lukashenko meets Putin", T0, seed=0.7))
+    with smtp_server() as server:
+        server.handler.quit = quit
+        first = bench.run(T0 + timedelta(minutes=5), server.port)
+        assert first.outcomes[0].status is RunStatus.SENT, first.outcomes[0].error
+        assert bench.records("quit") == {"id-q": "shown"}
+        second = bench.run(T0 + timedelta(minutes=10), server.port)
+        assert second.outcomes[0].status is RunStatus.NOTHING_NEW
+        [mail] = server.received
+        assert mail.message["Message-ID"] == first.outcomes[0].message_id
+
+
+def test_a_run_whose_lease_another_run_took_stops_before_sending(bench: Bench):
+    bench.subscribe(subscription("stolen", seeds=[SEED]))
+    bench.index(article("s", "Lukashenko meets Putin", T0, seed=0.7))
+    alerts, now = alerts_alias(bench.settings), T0 + timedelta(minutes=5)
+    thief = {"kind": "lease", "subscription": "stolen", "owner": "another-run",
+             "expires_at": (now + timedelta(minutes=15)).isoformat()}  # fmt: skip
+
+    def steal() -> None:  # while the run connects to the SMTP server, another run writes the lease
+        bench.es.index(index=alerts, id="lease:stolen", document=thief, refresh=True)
+
+    with smtp_server() as server:
+        server.handler.on_connect = steal
+        stopped = bench.run(now, server.port).outcomes[0]
+        assert stopped.status is RunStatus.LEASE_LOST and "another run took the lease" in stopped.error
+        assert server.received == [] and bench.records("stolen") == {}
+        assert bench.es.get(index=alerts, id="lease:stolen")["_source"]["owner"] == "another-run"  # left to it
+
+        server.handler.on_connect = None
+        later = bench.run(now + timedelta(minutes=20), server.port)  # the other run's lease has expired
+        assert later.outcomes[0].status is RunStatus.SENT and len(server.received) == 1
+
+
+def test_a_run_slower_than_its_lease_keeps_it(bench: Bench):
+    bench.settings = bench.settings.model_copy(update={"alert_lease_seconds": 2.0})  # renewed every 0.67 s
+    bench.subscribe(subscription("slow", seeds=[SEED]))
+    bench.index(article("s", "Lukashenko meets Putin", datetime.now(UTC) - timedelta(minutes=30), seed=0.7))
+    in_data = threading.Event()
+
+    def slow_data() -> None:  # the server takes 5 s, more than twice the lease, to answer DATA
+        in_data.set()
+        time.sleep(5)
+
+    with smtp_server() as server:
+        server.handler.on_data = slow_data
+        first: list[AlertRun] = []
+        sender = threading.Thread(target=lambda: first.append(bench.run(datetime.now(UTC), server.port)))
+        sender.start()
+        assert in_data.wait(10)
+        time.sleep(2.5)  # past the lease the run took at its start
+        overlapping = bench.run(datetime.now(UTC), server.port)
+        sender.join()
+        assert overlapping.outcomes[0].status is RunStatus.BUSY
+        assert first[0].outcomes[0].status is RunStatus.SENT and len(server.received) == 1
+        assert bench.records("slow") == {"id-s": "shown"}
+        server.handler.on_data = None
+        assert bench.run(datetime.now(UTC), server.port).outcomes[0].status is RunStatus.NOTHING_NEW
+        assert len(server.received) == 1
+
+
+def test_an_email_sent_but_not_recorded_is_recorded_by_the_next_run_and_not_sent_again(bench: Bench):
+    bench.subscribe(subscription("unrecorded", seeds=[SEED]))
+    bench.index(
+        article("u1", "Lukashenko meets Putin", T0, seed=0.7),
+        article("u2", "Putin promises a loan to Minsk", T0, seed=0.8),
+    )
+    alerts, now = alerts_alias(bench.settings), T0 + timedelta(minutes=5)
+
+    def block_writes() -> None:  # the server takes the email while Elasticsearch stops taking writes
+        bench.es.indices.add_block(index=alerts, block="write")
+
+    with smtp_server() as server:
+        server.handler.on_data = block_writes
+        try:
+            failed = bench.run(now, server.port).outcomes[0]
+        finally:
+            bench.es.indices.remove_block(index=alerts, block="write")
+        server.handler.on_data = None
+        [mail] = server.received
+        assert failed.status is RunStatus.FAILED and "recording it failed" in failed.error
+        assert mail.message["Message-ID"] in failed.error and bench.records("unrecorded") == {}
+        # the failed run could not release its lease either: it expires
+        assert bench.run(now + timedelta(minutes=1), server.port).outcomes[0].status is RunStatus.BUSY
+
+        settled = bench.run(now + timedelta(minutes=20), server.port).outcomes[0]
+        assert (settled.status, settled.settled) == (RunStatus.NOTHING_NEW, 1) and len(server.received) == 1
+        sent = bench.es.search(
+            index=alerts, query={"term": {"subscription": "unrecorded"}}, size=10, sort=[{"kind": "asc"}]
+        )["hits"]["hits"]
+        kinds = [hit["_source"]["kind"] for hit in sent]
+        assert kinds == ["sent", "sent", "state"]  # no outbox entry left
+        assert {hit["_source"]["message_id"] for hit in sent[:2]} == {mail.message["Message-ID"]}
+        assert set(bench.records("unrecorded")) == {"id-u1", "id-u2"}
+
+        again = bench.run(now + timedelta(minutes=30), server.port).outcomes[0]
+        assert (again.status, again.settled) == (RunStatus.NOTHING_NEW, 0) and len(server.received) == 1
+
+
+def test_an_alerts_index_made_before_the_outbox_gets_its_fields(bench: Bench):
+    alias = alerts_alias(bench.settings)
+    before = {name: {"type": "keyword"} for name in ("kind", "subscription", "article_id", "dup_group", "outcome")}
+    bench.es.indices.create(
+        index=f"{alias}-v1",
+        mappings={"dynamic": "strict", "properties": before},
+        aliases={alias: {"is_write_index": True}},
+    )
+    ensure_alerts_index(bench.es, bench.settings)
+    fields = next(iter(bench.es.indices.get_mapping(index=alias).values()))["mappings"]["properties"]
+    assert {"status", "recipients", "items", "message", "created_at"} <= set(fields)
+
+
+def test_a_recipient_refused_at_rcpt_gets_the_same_email_later_and_the_others_get_it_once(bench: Bench):
+    desk, lead = RECIPIENTS
+    bench.subscribe(subscription("rcpt", seeds=[SEED]))
+    bench.index(article("r1", "Lukashenko meets Putin", T0, seed=0.7))
+    with smtp_server() as server:
+        server.handler.refuse_rcpt = {lead}
+        first = bench.run(T0 + timedelta(minutes=5), server.port).outcomes[0]
+        assert first.status is RunStatus.SENT and list(first.refused) == [lead] and "550" in first.refused[lead]
+        [mail] = server.received
+        assert mail.rcpt_tos == (desk,) and bench.records("rcpt") == {"id-r1": "shown"}
+
+        still = bench.run(T0 + timedelta(minutes=10), server.port).outcomes[0]  # refused again: still owed
+        assert (still.status, still.resent) == (RunStatus.NOTHING_NEW, 0) and len(server.received) == 1
+
+        server.handler.refuse_rcpt = set()
+        bench.index(article("r2", "Putin promises a loan to Minsk", T0 + timedelta(minutes=12), seed=0.8))
+        later = bench.run(T0 + timedelta(minutes=15), server.port).outcomes[0]
+        assert (later.status, later.resent, later.refused) == (RunStatus.SENT, 1, {})
+        owed, fresh = server.received[1:]
+        assert owed.rcpt_tos == (lead,) and owed.message["Message-ID"] == mail.message["Message-ID"]
+        assert owed.text == mail.text and owed.message["To"] == f"{desk}, {lead}"
+        assert sorted(fresh.rcpt_tos) == RECIPIENTS and "Putin promises a loan" in fresh.text
+        assert "Lukashenko meets Putin" not in fresh.text
+
+        final = bench.run(T0 + timedelta(minutes=30), server.port).outcomes[0]
+        assert (final.status, final.resent) == (RunStatus.NOTHING_NEW, 0) and len(server.received) == 3
+        for who in RECIPIENTS:
+            got = [m.text for m in server.received if who in m.rcpt_tos]
+            assert [("Lukashenko meets Putin" in t, "Putin promises a loan" in t) for t in got] == [
+                (True, False),
+                (False, True),
+            ]
+
+
+@pytest.mark.parametrize("why", ["unsubscribed", "refused for days"])
+def test_an_email_owed_to_a_refused_recipient_is_given_up(bench: Bench, why: str):
+    desk, lead = RECIPIENTS
+    bench.subscribe(subscription("owed", seeds=[SEED]))
+    bench.index(article("o", "Lukashenko meets Putin", T0, seed=0.7))
+    with smtp_server() as server:
+        server.handler.refuse_rcpt = {lead}
+        assert bench.run(T0 + timedelta(minutes=5), server.port).outcomes[0].refused.keys() == {lead}
+        server.handler.refuse_rcpt = set()
+        if why == "unsubscribed":
+            bench.subscribe(subscription("owed", seeds=[SEED]) | {"recipients": [desk]})
+            later = T0 + timedelta(minutes=10)
+        else:
+            later = T0 + timedelta(days=6)
+        outcome = bench.run(later, server.port).outcomes[0]
+        assert (outcome.status, outcome.resent) == (RunStatus.NOTHING_NEW, 0) and len(server.received) == 1
+        left = bench.es.count(index=alerts_alias(bench.settings), query={"term": {"kind": "outbox"}})["count"]
+        assert left == 0

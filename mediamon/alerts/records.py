@@ -1,11 +1,11 @@
 """Alert bookkeeping in `mediamon-alerts`: what each subscription was sent, its watermark, and run leases.
 
-Three kinds of document, told apart by `kind`:
+Three kinds of document, told apart by `kind` (a fourth, `outbox`, is in `mediamon/alerts/outbox.py`):
 - `sent`: one per (subscription, article) an email dealt with, id = hash(subscription, article id), so writing
   it twice is harmless and looking it up is one `mget`;
 - `state`: one per subscription (id `state:<subscription>`): the watermark and when it last sent and ran;
 - `lease`: one per subscription while a run works on it (id `lease:<subscription>`), so that two overlapping
-  runs never both send it; a lease left by a crashed run expires.
+  runs never both send it; the run renews it while it works (`mediamon/alerts/lease.py`), a crashed run's expires.
 """
 
 from __future__ import annotations
@@ -160,17 +160,16 @@ def record_sent(
     return written
 
 
+def _lease_document(subscription_id: str, owner: str, expires_at: datetime) -> dict:
+    return {"kind": "lease", "subscription": subscription_id, "owner": owner, "expires_at": expires_at.isoformat()}
+
+
 def acquire_lease(
     client: Elasticsearch, alias: str, subscription_id: str, owner: str, now: datetime, ttl: timedelta
 ) -> Lease | None:
     """Take the subscription's lease, or an expired one; None while another run holds it."""
     doc_id = f"lease:{subscription_id}"
-    document = {
-        "kind": "lease",
-        "subscription": subscription_id,
-        "owner": owner,
-        "expires_at": (now + ttl).isoformat(),
-    }
+    document = _lease_document(subscription_id, owner, now + ttl)
     try:
         reply = client.create(index=alias, id=doc_id, document=document, refresh=True)
     except ConflictError:
@@ -192,6 +191,22 @@ def acquire_lease(
         except ConflictError:
             return None  # another run took the expired lease first
     return Lease(subscription_id, owner, reply["_seq_no"], reply["_primary_term"])
+
+
+def renew_lease(client: Elasticsearch, alias: str, lease: Lease, now: datetime, ttl: timedelta) -> Lease | None:
+    """Extend a held lease to `now + ttl`; None when it is no longer ours (another run took or wrote it)."""
+    try:
+        reply = client.index(
+            index=alias,
+            id=f"lease:{lease.subscription}",
+            document=_lease_document(lease.subscription, lease.owner, now + ttl),
+            if_seq_no=lease.seq_no,
+            if_primary_term=lease.primary_term,
+            refresh=True,
+        )
+    except ConflictError:
+        return None
+    return Lease(lease.subscription, lease.owner, reply["_seq_no"], reply["_primary_term"])
 
 
 def release_lease(client: Elasticsearch, alias: str, lease: Lease) -> None:

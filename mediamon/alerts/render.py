@@ -1,8 +1,9 @@
 """The alert email: subject, plain-text and HTML parts from Jinja2 templates (`mediamon/alerts/templates/alert.*.j2`).
 
 The HTML environment autoescapes everything, and only http(s) links are linked, so a hostile title, snippet or
-URL stays text. The Message-ID is derived from the subscription and its articles, so a resent email (after a
-crash between sending and recording) carries the same id and mail clients can fold the copies.
+URL stays text. The Message-ID is derived from the subscription and its articles, so the same articles rendered
+again after a failed send carry the same id (and mail clients can fold copies); an email owed to recipients the
+server refused goes to them later as stored in the outbox, the same message.
 """
 
 from __future__ import annotations

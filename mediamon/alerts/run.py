@@ -3,14 +3,15 @@ then the bookkeeping, in that order.
 
 Exactly once, per (subscription, article):
 - a run takes the subscription's lease in `mediamon-alerts` first, so overlapping runs (a retried task next
-  to a late one, the CLI next to the DAG) never work on one subscription at the same time;
-- it leaves out articles (and stories, by `dup_group`) the subscription's sent records already hold;
-- it records the email's articles, then advances the watermark, only after the SMTP server accepted the
-  email: a refused or failed send records nothing, so the next run (or the task's retry) sends them again.
+  to a late one, the CLI next to the DAG) never work on one subscription at the same time; it renews the lease
+  as it works and right before sending, and stops before sending when another run took it (`lease.py`);
+- it settles what an earlier run left in the outbox, then leaves out articles (and stories, by `dup_group`) the
+  subscription's sent records hold;
+- it sends through the outbox (`delivery.py`): the intent, the SMTP transaction, then the email's sent records
+  and the watermark. A send that failed outright records nothing, so the next run (or the task's retry) sends
+  the articles again; an email whose run stopped before recording it counts as sent: at most once.
 The window starts `alert_overlap_minutes` before the watermark, because an article is indexed a while after
-its `fetched_at`; the sent records keep the overlap from sending anything twice. One gap remains, as with any
-mail sender: a crash after the server accepted an email and before it was recorded sends it again, with the
-same Message-ID.
+its `fetched_at`; the sent records keep the overlap from sending anything twice.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -29,20 +31,20 @@ from elasticsearch import Elasticsearch
 from enrich.seeds import load_seeds
 from ingest.sources import Source, load_sources
 from mediamon.alerts.blind_spots import blind_spots
+from mediamon.alerts.delivery import Courier, Unconfirmed, deliver, settle
+from mediamon.alerts.lease import LeaseLost, keep_lease
 from mediamon.alerts.match import Story, find_matches, group_stories
+from mediamon.alerts.outbox import OutboxEntry, OutboxStatus
 from mediamon.alerts.records import (
     ItemOutcome,
     SentItem,
     SubscriptionState,
-    acquire_lease,
     covered,
     load_state,
-    record_sent,
-    release_lease,
     save_state,
 )
 from mediamon.alerts.render import AlertEmail, Labels, render_email
-from mediamon.alerts.smtp import Mailer, SmtpError, send_message, settings_mailer, smtp_config
+from mediamon.alerts.smtp import Mailer, SmtpError, settings_mailer, smtp_config
 from mediamon.alerts.subscriptions import Frequency, Subscription, SubscriptionList, load_subscriptions, topic_labels
 from mediamon.core.settings import Settings
 from search.client import check_health, make_client
@@ -57,7 +59,6 @@ FIRST_LOOKBACK = {
     Frequency.DAILY: timedelta(days=1),
     Frequency.WEEKLY: timedelta(days=7),
 }
-LEASE_TTL = timedelta(minutes=15)  # a crashed run's lease expires after this
 
 
 class RunStatus(StrEnum):
@@ -67,8 +68,9 @@ class RunStatus(StrEnum):
     NOTHING_NEW = "nothing_new"  # no new matching story: no email; the watermark advanced
     NOT_DUE = "not_due"  # a digest already sent this UTC day (daily) or ISO week (weekly)
     BUSY = "busy"  # another run holds the subscription's lease and sends its articles
+    LEASE_LOST = "lease_lost"  # another run took the lease while this one worked: this one stopped before sending
     DRY_RUN = "dry_run"  # rendered, not sent, nothing recorded
-    FAILED = "failed"  # not sent (SMTP failure, refused query); nothing recorded, the next run tries again
+    FAILED = "failed"  # not sent (SMTP failure, refused query): the next run tries again; or sent, not recorded
 
 
 class UnknownSubscription(ValueError):
@@ -86,7 +88,9 @@ class AlertOutcome:
     omitted: int = 0  # stories left out by the cap
     email: AlertEmail | None = None
     message_id: str | None = None
-    refused: dict[str, str] = field(default_factory=dict)  # recipients the server refused (others got it)
+    refused: dict[str, str] = field(default_factory=dict)  # recipients the server refused: owed the email
+    resent: int = 0  # earlier emails sent to recipients the server had refused
+    settled: int = 0  # emails an earlier run stopped sending before recording them: counted as sent (delivery.py)
     error: str | None = None
 
     def as_dict(self) -> dict:
@@ -121,6 +125,11 @@ class _Context:
     sources: tuple[Source, ...]
     now: datetime
     owner: str
+    started: float  # time.monotonic() at `now`
+
+    def clock(self) -> datetime:
+        """The run's time now: `now`, when it started, plus the time it has taken since."""
+        return self.now + timedelta(seconds=time.monotonic() - self.started)
 
 
 def is_due(frequency: Frequency, last_run_at: datetime | None, now: datetime) -> bool:
@@ -145,11 +154,11 @@ def _items(shown: Sequence[Story], over_cap: Sequence[Story]) -> list[SentItem]:
 def _run_one(
     ctx: _Context,
     subscription: Subscription,
-    mailer: Mailer | None,
+    courier: Courier | None,
     force: bool,
     lookback: timedelta | None,
 ) -> AlertOutcome:
-    """One subscription: match, render, and unless this is a dry run (`mailer` None) send and record."""
+    """One subscription: match, render, and unless this is a dry run (`courier` None) send and record."""
     settings, client, now = ctx.settings, ctx.client, ctx.now
     alerts = alerts_alias(settings)
     state = load_state(client, alerts, subscription.id)
@@ -179,7 +188,7 @@ def _run_one(
     shown, over_cap = stories[: subscription.max_items], stories[subscription.max_items :]
     completed = SubscriptionState(subscription.id, until, state.last_sent_at, now)
     if not shown:
-        if mailer is not None:
+        if courier is not None:
             save_state(client, alerts, completed)
         return AlertOutcome(subscription.id, RunStatus.NOTHING_NEW)
     items = _items(shown, over_cap)
@@ -199,16 +208,25 @@ def _run_one(
         "articles": sum(len(s.articles) for s in shown),
         "omitted": len(over_cap),
     }
-    if mailer is None:
+    if courier is None:
         return AlertOutcome(subscription.id, RunStatus.DRY_RUN, email=email, **counts)
-    message = email.message(mailer.sender, now)
+    message = email.message(courier.mailer.sender, now)
+    message_id = str(message["Message-ID"])
+    entry = OutboxEntry(
+        key=email.key,
+        subscription=subscription.id,
+        message_id=message_id,
+        status=OutboxStatus.SENDING,
+        recipients=email.recipients,
+        items=tuple(items),
+        message=message.as_bytes(),
+        created_at=now,
+    )
     try:
-        refused = send_message(mailer, message)
+        refused = deliver(courier, entry, message, now)
     except SmtpError as exc:
         LOG.warning("subscription %s: %s; its articles wait for the next run", subscription.id, exc)
         return AlertOutcome(subscription.id, RunStatus.FAILED, email=email, error=str(exc), **counts)
-    message_id = str(message["Message-ID"])
-    record_sent(client, alerts, subscription.id, items, message_id, now)
     save_state(client, alerts, SubscriptionState(subscription.id, until, now, now))
     LOG.info(
         "subscription %s: sent %d stories to %d recipients",
@@ -229,15 +247,23 @@ def _run_leased(
     """One subscription, under its lease (dry runs, `mailer` None, write nothing and need none)."""
     try:
         if mailer is None:
-            return _run_one(ctx, subscription, mailer, force, lookback)
-        alerts = alerts_alias(ctx.settings)
-        lease = acquire_lease(ctx.client, alerts, subscription.id, ctx.owner, ctx.now, LEASE_TTL)
-        if lease is None:
-            return AlertOutcome(subscription.id, RunStatus.BUSY)
-        try:
-            return _run_one(ctx, subscription, mailer, force, lookback)
-        finally:
-            release_lease(ctx.client, alerts, lease)
+            return _run_one(ctx, subscription, None, force, lookback)
+        alerts, ttl = alerts_alias(ctx.settings), timedelta(seconds=ctx.settings.alert_lease_seconds)
+        with keep_lease(ctx.client, alerts, subscription.id, ctx.owner, ttl, ctx.clock) as lease:
+            if lease is None:
+                return AlertOutcome(subscription.id, RunStatus.BUSY)
+            courier = Courier(ctx.client, alerts, mailer, lease)
+            settled = settle(courier, subscription, ctx.now)
+            outcome = _run_one(ctx, subscription, courier, force, lookback)
+            return replace(
+                outcome, refused=settled.refused | outcome.refused, resent=settled.resent, settled=settled.counted
+            )
+    except Unconfirmed as exc:
+        LOG.error("subscription %s: %s", subscription.id, exc)
+        return AlertOutcome(subscription.id, RunStatus.FAILED, error=str(exc))
+    except LeaseLost as exc:
+        LOG.warning("subscription %s: %s; this run stopped before sending", subscription.id, exc)
+        return AlertOutcome(subscription.id, RunStatus.LEASE_LOST, error=str(exc))
     except SearchError as exc:
         return AlertOutcome(subscription.id, RunStatus.FAILED, error=f"Elasticsearch refused the query: {exc}")
 
@@ -280,6 +306,7 @@ def run_alerts(
     window, sent or not; `mailer` defaults to the settings' SMTP URL. Raises UnknownSubscription for an id not
     in the file, search.client.EsUnavailable when Elasticsearch is down.
     """
+    started, now = time.monotonic(), (now or datetime.now(UTC)).astimezone(UTC)
     if lookback is not None and not dry_run:
         raise ValueError("a lookback window is for dry runs only: it ignores what was sent")
     loaded = load_subscriptions(settings.subscriptions_path, settings.seeds_dir)
@@ -292,8 +319,9 @@ def run_alerts(
         settings=settings,
         labels=load_labels(settings),
         sources=load_sources(settings.feeds_path).sources,
-        now=(now or datetime.now(UTC)).astimezone(UTC),
+        now=now,
         owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+        started=started,
     )
     transport = None if dry_run else (mailer or settings_mailer(smtp_config(settings)))
     outcomes = [_run_leased(ctx, s, transport, force, lookback) for s in chosen]

@@ -7,9 +7,10 @@ Airflow's SmtpHook instead (`mediamon/alerts/airflow_smtp.py`).
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -18,6 +19,8 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from mediamon.core.settings import Settings
+
+LOG = logging.getLogger(__name__)
 
 Security = Literal["plain", "starttls", "ssl"]
 
@@ -103,16 +106,36 @@ def settings_mailer(config: SmtpConfig) -> Mailer:
     return Mailer(sender=config.sender, address=config.address, connect=connect)
 
 
-def send_message(mailer: Mailer, message: EmailMessage) -> dict[str, str]:
-    """Send one message to its To/Cc recipients; returns the recipients the server refused (others got it).
+def send_message(
+    mailer: Mailer,
+    message: EmailMessage,
+    recipients: Sequence[str] | None = None,
+    *,
+    before: Callable[[], None] | None = None,
+) -> dict[str, str]:
+    """Send one message to `recipients` (default: its To/Cc); returns those the server refused (the others got it).
 
-    Raises SmtpError when the message was not accepted for any recipient: nothing was sent.
+    `before` runs once the session is open (connected, secured, logged in), right before the transaction: what it
+    raises aborts the send before MAIL FROM and is raised as is. Raises SmtpError when the message was not accepted
+    for any recipient: nothing was sent. Once the server has accepted it (its 250 to DATA) the message is
+    delivered: trouble closing the session afterwards (QUIT timing out or refused, the connection dropped) is
+    logged, not raised.
     """
+    refused: dict | None = None
     try:
         with mailer.connect() as client:
-            refused = client.send_message(message)
+            if before is not None:
+                before()
+            refused = client.send_message(message, to_addrs=list(recipients) if recipients is not None else None)
     except (smtplib.SMTPException, OSError) as exc:
-        raise SmtpError(f"SMTP server {mailer.address} did not take the email: {_describe(exc)}") from exc
+        if refused is None:
+            raise SmtpError(f"SMTP server {mailer.address} did not take the email: {_describe(exc)}") from exc
+        LOG.warning(
+            "SMTP server %s accepted %s; closing the session failed: %s",
+            mailer.address,
+            message["Message-ID"],
+            _describe(exc),
+        )
     return {address: f"{code} {reply.decode(errors='replace')}" for address, (code, reply) in refused.items()}
 
 

@@ -75,9 +75,15 @@ def alerts_run(
             line = f"{o.subscription}: {o.status}"
             if o.stories:
                 line += f", {o.stories} stories ({o.articles} articles, {o.omitted} over the cap)"
+            if o.resent:
+                line += f", {o.resent} earlier emails sent to recipients refused before"
+            if o.settled:
+                line += f", {o.settled} earlier emails of unknown outcome counted as sent"
             console.print(escape(line + (f": {o.error}" if o.error else "")), highlight=False)
             for address, reason in o.refused.items():
-                console.print(f"  [yellow]refused[/yellow] {escape(address)}: {escape(reason)}", highlight=False)
+                console.print(
+                    f"  [yellow]refused[/yellow] {escape(address)} (owed the email): {escape(reason)}", highlight=False
+                )
             if o.status is RunStatus.DRY_RUN and o.email:
                 print(f"To: {', '.join(o.email.recipients)}\nSubject: {o.email.subject}\n\n{o.email.text}")
         for error in result.invalid:

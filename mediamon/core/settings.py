@@ -109,6 +109,7 @@ class Settings(BaseSettings):
     subscriptions_path: Path = PROJECT_ROOT / "seeds" / "subscriptions.yaml"
     alerts_digest_schedule: str = "0 6 * * *"  # cron (UTC) of the digest runs of mediamon_alerts (its file reads it)
     alert_overlap_minutes: int = 180  # each run looks this far behind its watermark, for articles indexed late
+    alert_lease_seconds: float = 900.0  # a run's hold on a subscription, renewed as it works (a crashed run's expires)
 
     def index_name(self, base: str) -> str:
         """Name of an index or alias under this deployment's prefix (e.g. `media-articles`)."""
