@@ -132,4 +132,4 @@ def _retry(
     client.indices.refresh(index=alias)
     for doc_id, reason in failed.items():
         LOG.warning("retried article %s not written: %s", doc_id, reason)
-    return Counter({"full": len(read), "still": len(waiting) - len(read)})
+    return +Counter({"full": len(read), "still": len(waiting) - len(read)})  # zero counts dropped
