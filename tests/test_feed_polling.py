@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from ingest.sources import Source
+from mediamon.core.feeds import FeedState, FetchOutcome
 from mediamon.core.runs import RunReport
 from mediamon.core.settings import Settings
 from mediamon.flows.batches import read_jsonl, run_dir
 from mediamon.flows.feed_polling import fetch_feeds, new_run_id, select_feeds, update_feed_states
+from mediamon.flows.feed_states import read_states, write_states
 from mediamon.flows.run_report import finish_run
 from search.feed_records import load_states
 from search.index_versions import feeds_alias
@@ -90,3 +94,16 @@ def test_conditional_get_and_body_hash_spare_unchanged_feeds(settings, es, serve
 
     nothing_due = select_feeds(run_settings, new_run_id(), sources)
     assert nothing_due == []
+
+
+def test_feed_states_live_on_disk_while_the_index_is_away_and_reach_it_when_it_is_back(settings, es, tmp_path):
+    up = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}offline-", "data_dir": tmp_path})
+    away = up.model_copy(update={"es_url": "http://127.0.0.1:9"})
+    now = datetime.now(UTC)
+    state = FeedState("https://a.example/rss", "a", FetchOutcome.OK, now, now + timedelta(minutes=30), 30)
+    assert write_states(away, [state]) is False  # kept locally, owed to the index
+    assert read_states(away, [state.feed_url]) == {state.feed_url: state}
+    assert not es.indices.exists_alias(name=feeds_alias(up))
+    later = dataclasses.replace(state, feed_url="https://b.example/rss", source_id="b")
+    assert write_states(up, [later]) is True  # back: the whole copy goes, the owed state with it
+    assert set(load_states(es, feeds_alias(up), [state.feed_url, later.feed_url])) == {state.feed_url, later.feed_url}

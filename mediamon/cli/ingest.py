@@ -99,7 +99,8 @@ def reindex(
 
 @app.command("runs")
 def runs(limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 10, as_json: JsonFlag = False) -> None:
-    """The last ingest runs: when, how long, feeds by status, articles new / duplicate / failed, seconds per stage."""
+    """The last ingest runs: when, how long, feeds by status, and where every entry of their feeds went: indexed,
+    duplicate, spooled (waiting for the next run) or failed. Those four add up to the entries."""
     from search.run_records import recent_runs
 
     settings = get_settings()
@@ -109,7 +110,8 @@ def runs(limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] =
         print(json.dumps(records, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"Last {len(records)} runs")
-    for column in ("started", "seconds", "mode", "feeds", "entries", "new", "dup", "failed", "run id"):
+    columns = ("started", "seconds", "mode", "feeds", "entries", "indexed", "dup", "spooled", "failed", "run id")
+    for column in columns:
         table.add_column(column)
     for r in records:
         feeds = ", ".join(f"{status} {n}" for status, n in sorted(r["feeds"].items(), key=lambda kv: -kv[1]))
@@ -123,6 +125,7 @@ def runs(limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] =
             str(r["entries"]),
             str(r["indexed"]),
             str(r["duplicates"]),
+            str(r.get("spooled", 0)),
             failed,
             r["run_id"],
         )
