@@ -8,6 +8,7 @@ VENV := .venv
 MEDIAMON := $(VENV)/bin/mediamon
 AIRFLOW_HOME := $(CURDIR)/.mediamon/airflow
 AIRFLOW_PORT ?= 8080
+AIRFLOW_HOST ?= 127.0.0.1
 AIRFLOW_PARALLELISM ?= 8
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -51,7 +52,8 @@ clean: es-down
 
 # `make up`: the local Elasticsearch node (unless MEDIAMON_ES_URL points at another cluster) and `airflow standalone`
 # (scheduler, DAG processor, triggerer, API server and UI) in the background, running dags/ with its SQLite
-# metadata, log and admin password in $(AIRFLOW_HOME). `make down` stops what `make up` started.
+# metadata, log and admin password in $(AIRFLOW_HOME); the UI listens on $(AIRFLOW_HOST) (127.0.0.1 unless told
+# otherwise). `make down` stops what `make up` started.
 up: install
 	@mkdir -p $(AIRFLOW_HOME)
 	@if [ -n "$$MEDIAMON_ES_URL" ]; then echo "Elasticsearch: $$MEDIAMON_ES_URL (not started here)"; \
@@ -61,7 +63,8 @@ up: install
 	  echo "Airflow: already running (pid $$(cat $(AIRFLOW_HOME)/standalone.pid))"; \
 	else \
 	  AIRFLOW_HOME=$(AIRFLOW_HOME) AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags AIRFLOW__CORE__LOAD_EXAMPLES=False \
-	  AIRFLOW__API__PORT=$(AIRFLOW_PORT) AIRFLOW__API__BASE_URL=http://localhost:$(AIRFLOW_PORT) \
+	  AIRFLOW__API__HOST=$(AIRFLOW_HOST) AIRFLOW__API__PORT=$(AIRFLOW_PORT) \
+	  AIRFLOW__API__BASE_URL=http://localhost:$(AIRFLOW_PORT) \
 	  AIRFLOW__CORE__PARALLELISM=$(AIRFLOW_PARALLELISM) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 	  setsid nohup $(VENV)/bin/airflow standalone >$(AIRFLOW_HOME)/standalone.log 2>&1 </dev/null & \
 	  echo $$! >$(AIRFLOW_HOME)/standalone.pid; \
@@ -74,7 +77,7 @@ up: install
 	done; \
 	curl -fs -o /dev/null http://127.0.0.1:$(AIRFLOW_PORT)/api/v2/monitor/health || \
 	  { echo "Airflow did not answer on port $(AIRFLOW_PORT) within 3 minutes: see $(AIRFLOW_HOME)/standalone.log"; exit 1; }
-	@echo "Airflow UI: http://localhost:$(AIRFLOW_PORT)  user: admin  password: \
+	@echo "Airflow UI: http://localhost:$(AIRFLOW_PORT) (listening on $(AIRFLOW_HOST) only; AIRFLOW_HOST=0.0.0.0 opens it to the network)  user: admin  password: \
 	$$($(VENV)/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' \
 	$(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
 

@@ -133,8 +133,9 @@ def settle(drill: Drill, client: Elasticsearch) -> Row:
     """Where every entry went, from the run records, the index and the spool."""
     settings = drill.settings
     alias = articles_alias(settings)
-    client.indices.refresh(index=alias)
-    hits = client.search(index=alias, size=10_000, source=["url", "final_url", "feed_url"])["hits"]["hits"]
+    client.options(ignore_status=404).indices.refresh(index=alias)
+    reply = client.options(ignore_status=404).search(index=alias, size=10_000, source=["url", "final_url"])
+    hits = reply.get("hits", {}).get("hits", [])
     stored = {u for hit in hits for u in (hit["_source"].get("url"), hit["_source"].get("final_url")) if u}
     waiting = {row["url"] for folder in run_folders(settings) for row in unsettled_entries(folder)}
     records = recent_runs(client, settings, 1000)
@@ -200,7 +201,7 @@ def killer(stage: str) -> Callable[[Drill], None]:
 def pages_gone_then_back(d: Drill) -> None:
     d.list(list(range(8)))
     d.site.missing = {1, 4, 6}
-    d.run()
+    d.run(MEDIAMON_PAGE_RETRY_MINUTES="0")  # fetched again at the next run
     d.site.missing = set()
     d.run(MEDIAMON_PAGE_RETRY_MINUTES="0")
 

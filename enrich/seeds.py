@@ -10,13 +10,17 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mediamon.core.errors import ConfigError
+from mediamon.core.errors import ConfigError, UsageError
 
 HEADER_FENCE = "---"
 
 
 class SeedError(ConfigError):
     """A seed file that cannot be used; the message names the file and the reason."""
+
+
+class UnknownSeed(UsageError):
+    """A seed id that is not in the seeds folder."""
 
 
 class SeedHeader(BaseModel):
@@ -96,3 +100,12 @@ def load_seeds(directory: Path) -> list[Seed]:
     if duplicates:
         raise SeedError(f"{directory}: duplicate seed ids {duplicates}")
     return sorted(seeds, key=lambda s: s.id)
+
+
+def find_seed(seeds: list[Seed], seed_id: str) -> Seed:
+    """The seed with this id; UnknownSeed, naming the known ones, when there is none."""
+    for seed in seeds:
+        if seed.id == seed_id:
+            return seed
+    known = ", ".join(s.id for s in seeds) or "none"
+    raise UnknownSeed(f"unknown seed {seed_id!r}; the seeds are: {known} (`mediamon seeds list`)")

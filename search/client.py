@@ -5,10 +5,11 @@ from __future__ import annotations
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch import ConnectionError as EsConnectionError
 
+from mediamon.core.errors import MediamonError
 from mediamon.core.settings import Settings
 
 
-class EsUnavailable(RuntimeError):
+class EsUnavailable(MediamonError):
     """Elasticsearch cannot be reached or is not healthy; the message says where and what to do."""
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
-from search.query import RESULT_FIELDS, TEXT_FIELDS, SearchError, SearchFilters, es_reason, run_search
+from search.query import RESULT_FIELDS, TEXT_FIELDS, SearchFilters, refused, run_search
 from search.ranked import RankedArticle
 
 RRF_K = 60
@@ -29,6 +29,14 @@ class HybridHit(RankedArticle):
 
     bm25_rank: int | None
     knn_rank: int | None
+
+    def why(self) -> str:
+        """Its rank by words and by meaning."""
+        ranks = [
+            f"words #{self.bm25_rank}" if self.bm25_rank else "",
+            f"meaning #{self.knn_rank}" if self.knn_rank else "",
+        ]
+        return ", ".join(r for r in ranks if r)
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[tuple[str, float]]:
@@ -121,7 +129,7 @@ def _telling_terms(client: Elasticsearch, index: str, text: str) -> str:
             filter={"max_num_terms": MAX_QUERY_TERMS, "min_term_freq": 1, "min_doc_freq": 1},
         )
     except (BadRequestError, NotFoundError) as exc:
-        raise SearchError(es_reason(exc.body)) from None
+        raise refused(exc, index) from None
     return " ".join(reply["term_vectors"].get("body", {}).get("terms", {}))
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from elasticsearch import BadRequestError, Elasticsearch
 
+from mediamon.core.errors import MediamonError
 from mediamon.core.settings import Settings
 from search.analyzers import language_analyzers, language_properties
 
@@ -16,7 +17,7 @@ MAPPINGS_DIR = Path(__file__).parent / "mappings"
 ARTICLES = "media-articles"
 
 
-class MappingMismatch(RuntimeError):
+class MappingMismatch(MediamonError):
     """The live index was made for another model or mapping; `mediamon reindex` moves it over."""
 
 

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
+from mediamon.core.errors import MediamonError
+
 # Fields searched by words that name no field, and their weights (`language:ru` and the like search that field):
 # the standard-analysed text, and its copy under the article's language analyser where the index has one.
 TEXT_FIELDS = ("title^3", "summary^2", "body", "text_lang.*.title^3", "text_lang.*.summary^2", "text_lang.*.body")
@@ -21,8 +23,25 @@ HIGHLIGHT = {
 }
 
 
-class SearchError(ValueError):
+class SearchError(MediamonError, ValueError):
     """Elasticsearch refused the search (bad query syntax, bad date); the message is its reason."""
+
+    exit_code = 2
+
+
+class IndexMissing(SearchError):
+    """There is no articles index to search yet."""
+
+    exit_code = 1
+
+
+def refused(exc: BadRequestError | NotFoundError, index: object) -> SearchError:
+    if isinstance(exc, NotFoundError) and "index_not_found" in str(exc.body):
+        return IndexMissing(
+            f"no such index {index}: nothing has been indexed under this prefix yet; "
+            "run `mediamon run` (or `mediamon demo`) first"
+        )
+    return SearchError(es_reason(exc.body))
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +157,7 @@ def run_search(client: Elasticsearch, **request: object) -> dict:
     try:
         return dict(client.search(**request))
     except (BadRequestError, NotFoundError) as exc:
-        raise SearchError(es_reason(exc.body)) from None
+        raise refused(exc, request.get("index")) from None
 
 
 def es_reason(body: object) -> str:

@@ -21,3 +21,7 @@ class RankedArticle:
     def as_dict(self) -> dict:
         """Plain JSON-ready dict."""
         return asdict(self)
+
+    def why(self) -> str:
+        """One line on what the score is made of (empty when the ranking has nothing to add)."""
+        return ""

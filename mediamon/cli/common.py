@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.progress import Progress, TaskID
+from rich.style import Style
 from rich.table import Table
+from rich.text import Text
 
+from mediamon.core.errors import MediamonError
 from mediamon.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,24 +23,43 @@ if TYPE_CHECKING:
     from mediamon.core.runs import RunReport
     from search.ranked import RankedArticle
 
-console = Console()
+# Nothing printed is read as rich markup: titles, URLs and messages may hold brackets. Styles go through `say`.
+console = Console(markup=False, highlight=False, soft_wrap=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)
+def say(*parts: str | tuple[str, str]) -> None:
+    """Print one line made of plain strings and (text, style) pairs."""
+    console.print(Text.assemble(*parts))
+
+
+@contextmanager
+def progress_bars(quiet: bool) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A `progress(what, done, total)` callback drawing one bar per `what` on the terminal (stderr); it draws
+    nothing when `quiet` (--json) or when stderr is no terminal (a pipe, a log file, Airflow)."""
+    screen = Console(stderr=True)
+    with Progress(console=screen, transient=True, disable=quiet or not screen.is_terminal) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def update(what: str, done: int, total: int | None) -> None:
+            if what not in tasks:
+                tasks[what] = bars.add_task(what, total=total)
+            bars.update(tasks[what], completed=done, total=total)
+
+        yield update
+
+
+def fail(message: str) -> MediamonError:
+    """An error to raise: the command stops with `error: message` (one line) and exit code 1."""
+    return MediamonError(message)
 
 
 def healthy_client(settings: Settings) -> Elasticsearch:
-    """A client for the configured cluster, or a clear error and exit 1 when it is down."""
-    from search.client import EsUnavailable, check_health, make_client
+    """A client for the configured cluster; EsUnavailable (one line, exit 1) when it is down."""
+    from search.client import check_health, make_client
 
     client = make_client(settings)
-    try:
-        check_health(client, settings.es_url)
-    except EsUnavailable as exc:
-        raise fail(str(exc)) from None
+    check_health(client, settings.es_url)
     return client
 
 
@@ -50,44 +73,47 @@ def when(value: object) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def print_report(report: RunReport, as_json: bool) -> None:
+def print_report(report: RunReport) -> None:
     """A run's summary: bad sources and failed entries a line each, then the counts, which add up to the entries."""
     summary = report.as_dict()
-    if as_json:
-        print(json.dumps(summary, ensure_ascii=False, indent=2))
-        return
     for error in report.source_errors:
-        console.print(f"[yellow]bad source entry[/yellow] {escape(error)}", highlight=False)
+        say(("bad source entry ", "yellow"), error)
     for url, reason in report.failed.items():
-        console.print(f"[yellow]failed[/yellow] {escape(url)}: {escape(reason)}", highlight=False)
+        say(("failed ", "yellow"), f"{url}: {reason}")
     rules = ", ".join(f"{n} {rule}" for rule, n in report.duplicate_rules.most_common())
     console.print(
         f"feeds {summary['feeds']}; entries {report.entries}: indexed {report.indexed}, "
         f"duplicates {report.duplicates}{f' ({rules})' if rules else ''}, spooled {report.spooled}, "
         f"failed {summary['failed']}; pages fetched {report.fetched}",
-        highlight=False,
     )
     if report.drained:
         runs = ", ".join(report.drained_runs)
-        console.print(f"from the spool of {runs}: {dict(report.drained)}", highlight=False)
+        console.print(f"from the spool of {runs}: {dict(report.drained)}")
     if report.retried:
-        console.print(f"pages fetched again: {dict(report.retried)}", highlight=False)
+        console.print(f"pages fetched again: {dict(report.retried)}")
+
+
+def url_text(url: str, style: str = "dim") -> Text:
+    """A URL, clickable where the terminal supports hyperlinks."""
+    return Text(url, style=Style.parse(style) + Style(link=url) if url.startswith(("http://", "https://")) else style)
+
+
+def link(title: str, url: str) -> Text:
+    """A title that is a hyperlink where the terminal supports one, with the URL below it."""
+    return Text.assemble(Text(title, style=Style(link=url) if url else ""), "\n", url_text(url))
 
 
 def print_matches(matches: Sequence[RankedArticle], title: str, as_json: bool) -> None:
+    """Ranked articles: JSON, or a table with each article's link and why it ranks there."""
     if as_json:
         print(json.dumps([m.as_dict() for m in matches], ensure_ascii=False, indent=2))
         return
     table = Table(title=title)
-    for column in ("rank", "score", "title", "outlet", "date", "lang"):
-        table.add_column(column)
+    for column in ("rank", "score", "title", "outlet", "date", "lang", "why"):
+        table.add_column(column, overflow="fold")
     for m in matches:
+        cells = (str(m.rank), f"{m.score:.3f}")
         table.add_row(
-            str(m.rank),
-            f"{m.score:.3f}",
-            m.title,
-            m.outlet or "",
-            (m.published_at or "")[:10],
-            m.language or "",
+            *cells, link(m.title, m.url), m.outlet or "", (m.published_at or "")[:10], m.language or "", m.why()
         )
     console.print(table)

@@ -10,7 +10,8 @@ import typer
 from rich.table import Table
 
 from mediamon.cli.app import app
-from mediamon.cli.common import JsonFlag, console, fail, healthy_client, when
+from mediamon.cli.common import JsonFlag, console, healthy_client, say, when
+from mediamon.core.errors import UsageError
 from mediamon.core.settings import get_settings
 
 group = typer.Typer(no_args_is_help=True, help="The feed list and the health of every feed.")
@@ -21,7 +22,6 @@ FeedsOption = Annotated[Path | None, typer.Option("--feeds", help="Feed list (de
 @group.command("list")
 def feeds_list(feeds: FeedsOption = None, as_json: JsonFlag = False) -> None:
     """The sources of the feeds file. Bad entries are reported with file and line (exit code 1)."""
-    from rich.markup import escape
 
     from ingest.sources import load_sources
 
@@ -43,7 +43,7 @@ def feeds_list(feeds: FeedsOption = None, as_json: JsonFlag = False) -> None:
             table.add_row(*cells, "\n".join(r["feeds"]))
         console.print(table)
         for error in loaded.errors:
-            console.print(f"[yellow]bad source entry[/yellow] {escape(str(error))}", highlight=False)
+            say(("bad source entry ", "yellow"), str(error))
     if loaded.errors:
         raise typer.Exit(code=1)
 
@@ -63,7 +63,7 @@ def feeds_check(
     loaded = load_sources(feeds or settings.feeds_path)
     sources = [s for s in loaded.sources if not source or s.id in source]
     if not sources:
-        raise fail("no source to check")
+        raise UsageError(f"no source to check (the feed list has none{' of those ids' if source else ''})")
     results = check_feeds(settings, sources)
     rows = [
         {
@@ -140,14 +140,10 @@ def feeds_extraction(
     """Extraction drift per source: the share of bodies extracted and of dates read, this window against the one
     before; a source whose share fell by 30 points or more is flagged (exit code 1)."""
     from mediamon.flows.maintenance import extraction_drift
-    from search.client import EsUnavailable
 
     settings = get_settings()
     window = days or settings.drift_days
-    try:
-        rows = extraction_drift(settings, days=window)
-    except EsUnavailable as exc:
-        raise fail(str(exc)) from None
+    rows = extraction_drift(settings, days=window)
     if as_json:
         print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
     else:

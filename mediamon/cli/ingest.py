@@ -10,8 +10,10 @@ import typer
 from rich.table import Table
 
 from mediamon.cli.app import app
-from mediamon.cli.common import JsonFlag, console, fail, healthy_client, print_report, when
+from mediamon.cli.common import JsonFlag, console, healthy_client, print_report, progress_bars, say, when
+from mediamon.core.errors import ConfigError
 from mediamon.core.settings import Settings, get_settings
+from search.client import EsUnavailable
 
 
 @app.command("run")
@@ -19,14 +21,31 @@ def run(
     feeds: Annotated[Path | None, typer.Option(help="Feed list (default: settings feeds_path).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Poll every feed once, fetch and enrich new articles, and index them."""
+    """Poll every feed once, fetch and enrich new articles, and index them. Exit code 1 when Elasticsearch was away
+    (what was fetched waits in the spool for the next run), 3 when the feed list has bad entries (the others ran)."""
+    from ingest.sources import load_sources
     from mediamon.flows.ingest_run import run_once
 
     settings = get_settings() if feeds is None else Settings(feeds_path=feeds)
-    report = run_once(settings)
-    print_report(report, as_json)
+    loaded = load_sources(settings.feeds_path)
+    if not loaded.sources:
+        problem = "; ".join(str(e) for e in loaded.errors) or f"{settings.feeds_path} lists no source"
+        raise ConfigError(f"no feed to poll: {problem}")
+    with progress_bars(as_json) as progress:
+        report = run_once(settings, progress=progress)
+    error = EsUnavailable(f"{report.index_error}; {report.spooled} entries wait in the spool for the next run")
+    if as_json:
+        failure = {"error": " ".join(str(error).split()), "code": error.exit_code} if report.index_error else {}
+        print(json.dumps(report.as_dict() | failure, ensure_ascii=False, indent=2))
+    else:
+        print_report(report)
     if report.index_error:
-        raise fail(f"{report.index_error} ({report.spooled} entries wait in the spool; the next run indexes them)")
+        if as_json:
+            raise typer.Exit(code=error.exit_code)
+        raise error
+    if report.source_errors:
+        console.print(f"{len(report.source_errors)} bad entries in {settings.feeds_path} were left out (exit code 3)")
+        raise typer.Exit(code=3)
 
 
 @app.command("import")
@@ -36,21 +55,23 @@ def import_articles(
     ],
     as_json: JsonFlag = False,
 ) -> None:
-    """Enrich and index archived articles without fetching them (backfills)."""
+    """Enrich and index archived articles without fetching them (backfills). Exit code 3 when some lines could not
+    be imported (each is named; the others are in)."""
     from mediamon.flows.backfill import import_jsonl
-    from search.client import EsUnavailable
 
-    try:
-        report = import_jsonl(get_settings(), file)
-    except EsUnavailable as exc:
-        raise fail(str(exc)) from None
+    with progress_bars(as_json) as progress:
+        report = import_jsonl(get_settings(), file, lambda done, total: progress("lines", done, total))
     summary = {"read": report.read, "indexed": report.indexed, "duplicates": report.duplicates, "errors": report.errors}
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
-        return
-    for error in report.errors:
-        console.print(f"[yellow]skipped[/yellow] {error}", highlight=False, markup=False)
-    console.print(f"read {report.read}, indexed {report.indexed}, already there {report.duplicates}")
+    else:
+        for error in report.errors:
+            say(("skipped ", "yellow"), error)
+        console.print(f"read {report.read}, indexed {report.indexed}, already there {report.duplicates}")
+    if report.errors:
+        if not as_json:
+            console.print(f"{len(report.errors)} of {report.read} lines were not imported (exit code 3)")
+        raise typer.Exit(code=3)
 
 
 @app.command("reindex")
@@ -61,10 +82,7 @@ def reindex(
     as_json: JsonFlag = False,
 ) -> None:
     """Copy the articles into a new index version (current mapping, current model's vectors) and flip the alias."""
-    from rich.progress import Progress
-
     from mediamon.flows.maintenance import article_count, reindex
-    from mediamon.flows.reindex import ReindexError
     from search.index_versions import delete_unaliased
 
     settings = get_settings()
@@ -76,12 +94,9 @@ def reindex(
         else:
             console.print(f"deleted {', '.join(deleted) or 'nothing'}")
         return
-    try:
-        with Progress(console=console, transient=True, disable=as_json) as progress:
-            task = progress.add_task("copying articles", total=article_count(client, settings))
-            report = reindex(settings, client, lambda done: progress.update(task, completed=done))
-    except (ReindexError, ValueError) as exc:
-        raise fail(str(exc)) from None
+    total = article_count(client, settings)
+    with progress_bars(as_json) as progress:
+        report = reindex(settings, client, lambda done: progress("articles copied", done, total))
     if as_json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
         return
@@ -93,7 +108,7 @@ def reindex(
     analyzers = ", ".join(f"{code}={name}" for code, name in sorted(report.analyzers.items()))
     console.print(f"language analysers: {analyzers or 'none on this cluster (the standard analyser only)'}")
     for doc_id, reason in report.failed.items():  # written during the copy and refused by the new mapping
-        console.print(f"[yellow]not copied[/yellow] {doc_id}: {reason} (it stays in {report.source})")
+        say(("not copied ", "yellow"), f"{doc_id}: {reason} (it stays in {report.source})")
     console.print(f"{report.source} is kept; `mediamon reindex --prune` deletes it.")
 
 

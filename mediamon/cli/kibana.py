@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mediamon.cli.app import app
-from mediamon.cli.common import console, fail
+from mediamon.cli.common import console
 from mediamon.core.settings import get_settings
 
 group = typer.Typer(no_args_is_help=True, help="Kibana saved objects: data views, saved searches, dashboard.")
@@ -38,20 +38,16 @@ def kibana_import(
     ca_cert: Annotated[Path | None, typer.Option(envvar="MEDIAMON_KIBANA_CA_CERT", exists=True)] = None,
 ) -> None:
     """Import (overwriting) the saved objects into Kibana."""
-    from rich.markup import escape
 
-    from search.kibana.objects import SAVED_OBJECTS_PATH, KibanaImportError, import_saved_objects
+    from search.kibana.objects import SAVED_OBJECTS_PATH, import_saved_objects
 
-    try:
-        result = import_saved_objects(
-            url,
-            file or SAVED_OBJECTS_PATH,
-            api_key=api_key,
-            username=username,
-            password=password,
-            space=space,
-            ca_cert=ca_cert,
-        )
-    except KibanaImportError as exc:
-        raise fail(escape(str(exc))) from None
+    result = import_saved_objects(
+        url,
+        file or SAVED_OBJECTS_PATH,
+        api_key=api_key,
+        username=username,
+        password=password,
+        space=space,
+        ca_cert=ca_cert,
+    )
     console.print(f"imported {result.success_count} saved objects into {url}")

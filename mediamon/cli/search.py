@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from mediamon.cli.app import app
-from mediamon.cli.common import JsonFlag, console, fail, healthy_client, print_matches
+from mediamon.cli.common import JsonFlag, console, healthy_client, print_matches, say, url_text
+from mediamon.core.errors import UsageError
 from mediamon.core.settings import get_settings
 
 
@@ -20,6 +23,9 @@ def similar(
     text_file: Annotated[
         Path | None, typer.Option("--text-file", exists=True, dir_okay=False, help="Any text; line 1 is the title.")
     ] = None,
+    explain: Annotated[
+        str | None, typer.Option(help="With --seed: every reason of this article's score (its id).", metavar="ID")
+    ] = None,
     top: Annotated[int, typer.Option(min=1, max=1000)] = 10,
     since: Annotated[str | None, typer.Option(help="Published on or after (date or date math, e.g. now-7d).")] = None,
     until: Annotated[str | None, typer.Option(help="Published on or before.")] = None,
@@ -28,34 +34,37 @@ def similar(
     topic: Annotated[list[str] | None, typer.Option(help="Topic (repeatable).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """The articles most relevant to a seed story, or most similar to an article or a text."""
-    from rich.markup import escape
-
-    from mediamon.flows.page_report import PageUnavailable
+    """The articles most relevant to a seed story, or most similar to an article or a text, each with why."""
+    from enrich.seeds import find_seed, load_seeds
     from mediamon.flows.similar import similar_to_document, similar_to_url
-    from search.client import EsUnavailable, check_health, make_client
     from search.index_versions import articles_alias
-    from search.query import SearchError, make_filters
-    from search.seed_matches import similar_to_seed
+    from search.query import make_filters
+    from search.seed_matches import seed_reasons_of, similar_to_seed
 
     if sum(x is not None for x in (seed, url, text_file)) != 1:
-        raise fail("give exactly one of --seed, --url, --text-file")
+        raise UsageError("give exactly one of --seed, --url, --text-file")
+    if explain is not None and seed is None:
+        raise UsageError("--explain goes with --seed: the reasons are those of a seed's score")
     settings = get_settings()
-    client = make_client(settings)
+    if seed is not None:
+        find_seed(load_seeds(settings.seeds_dir), seed)
+    client = healthy_client(settings)
+    if explain is not None:
+        reasons = seed_reasons_of(client, articles_alias(settings), seed, explain)
+        if reasons is None:
+            raise UsageError(f"no article with id {explain!r} (ids are in `mediamon similar --seed {seed} --json`)")
+        print(json.dumps(reasons, ensure_ascii=False, indent=2))
+        return
     filters = make_filters(since, until, lang, outlet, topic)
-    try:
-        check_health(client, settings.es_url)
-        if seed is not None:
-            matches = similar_to_seed(client, articles_alias(settings), seed, top, filters)
-            print_matches(matches, f"Top {top} for seed {seed}", as_json)
-            return
-        if url is not None:
-            hits = similar_to_url(settings, client, url, top, filters)
-        else:
-            title, _, body = text_file.read_text(encoding="utf-8").partition("\n")
-            hits = similar_to_document(settings, client, title, body, top, filters)
-    except (EsUnavailable, PageUnavailable, SearchError) as exc:
-        raise fail(escape(str(exc))) from None
+    if seed is not None:
+        matches = similar_to_seed(client, articles_alias(settings), seed, top, filters)
+        print_matches(matches, f"Top {top} for seed {seed}", as_json)
+        return
+    if url is not None:
+        hits = similar_to_url(settings, client, url, top, filters)
+    else:
+        title, _, body = text_file.read_text(encoding="utf-8").partition("\n")
+        hits = similar_to_document(settings, client, title, body, top, filters)
     print_matches(hits, f"Top {top} similar to {url or text_file}", as_json)
 
 
@@ -71,34 +80,33 @@ def search(
     size: Annotated[int, typer.Option(min=1, max=1000)] = 20,
     as_json: JsonFlag = False,
 ) -> None:
-    """Search the articles with Lucene query syntax and filters; shows highlighted snippets."""
-    from rich.markup import escape
-
+    """Search the articles with Lucene query syntax and filters; shows highlighted snippets and each link."""
     from search.index_versions import articles_alias
-    from search.query import SearchError, make_filters, search_articles
+    from search.query import make_filters, search_articles
 
     settings = get_settings()
     client = healthy_client(settings)
     filters = make_filters(since, until, lang, outlet, topic, seed)
-    try:
-        hits = search_articles(client, articles_alias(settings), query, filters, size)
-    except SearchError as exc:
-        raise fail(escape(f"search refused: {exc}")) from None
+    hits = search_articles(client, articles_alias(settings), query, filters, size)
     if as_json:
         print(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2))
         return
-
-    def marked(fragment: str) -> str:
-        return escape(fragment).replace("<em>", "[bold yellow]").replace("</em>", "[/bold yellow]")
-
     for rank, hit in enumerate(hits, start=1):
+        meta = f"{(hit.published_at or '')[:10]}  {hit.language or '??'}  {hit.outlet or ''}  "
         title = marked(hit.highlights.get("title", [hit.title])[0])
-        meta = escape(f"{(hit.published_at or '')[:10]}  {hit.language or '??'}  {hit.outlet or ''}")
-        console.print(f"[bold]{rank:>2}.[/bold] {meta}  {title}", highlight=False)
-        console.print(f"    [dim]{escape(hit.url)}[/dim]", highlight=False)
+        console.print(Text.assemble((f"{rank:>2}. ", "bold"), meta, title))
+        console.print(Text("    ").append(url_text(hit.url)))
         for fragment in (hit.highlights.get("summary") or []) + (hit.highlights.get("body") or [])[:2]:
-            console.print(f"    … {marked(fragment)} …", highlight=False)
+            console.print(Text("    … ").append(marked(fragment)).append(" …"))
     console.print(f"{len(hits)} articles" + (" (more with --size)" if len(hits) == size else ""))
+
+
+def marked(fragment: str) -> Text:
+    """A highlighted fragment: the words Elasticsearch marked with <em> in bold yellow, the rest as it is."""
+    text = Text()
+    for n, part in enumerate(re.split(r"</?em>", fragment)):
+        text.append(part, style="bold yellow" if n % 2 else "")
+    return text
 
 
 @app.command("extract")
@@ -115,7 +123,7 @@ def extract(
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return
     for key, value in report.items():
-        console.print(f"[bold]{key}[/bold]: {value}", highlight=False)
+        say((key, "bold"), f": {value}")
 
 
 @app.command("tag")
@@ -140,8 +148,8 @@ def tag(
         return
     console.print(f"topics: {', '.join(result['topics']) or '(none)'}")
     for topic, score in sorted(result["scores"].items(), key=lambda kv: -kv[1]):
-        console.print(f"  {topic:24} {score:6.2f}  {', '.join(result['matched'].get(topic, []))}", highlight=False)
+        console.print(f"  {topic:24} {score:6.2f}  {', '.join(result['matched'].get(topic, []))}")
     for entity, forms in result["entities"].items():
-        console.print(f"entity {entity}: {', '.join(forms)}", highlight=False)
+        console.print(f"entity {entity}: {', '.join(forms)}")
     for landmark, day in result["landmarks"].items():
-        console.print(f"landmark {landmark}: {day} (an undated article naming it was written after)", highlight=False)
+        console.print(f"landmark {landmark}: {day} (an undated article naming it was written after)")

@@ -7,7 +7,7 @@ import json
 import typer
 
 from mediamon.cli.app import app
-from mediamon.cli.common import JsonFlag, console, fail
+from mediamon.cli.common import JsonFlag, console, fail, say
 from mediamon.core.settings import get_settings
 
 group = typer.Typer(no_args_is_help=True, help="Seed stories.")
@@ -50,4 +50,4 @@ def seeds_show(seed_id: str, as_json: JsonFlag = False) -> None:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
     for key, value in data.items():
-        console.print(f"[bold]{key}[/bold]: {value}", markup=True, highlight=False)
+        say((key, "bold"), f": {value}")

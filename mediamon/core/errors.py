@@ -1,5 +1,27 @@
-"""The error every configuration file raises when it cannot be used: seeds, gazetteer, topic rules, timeline."""
+"""The failures mediamon expects, each told to a person in one line that names the problem and the fix.
+
+The command line prints such an error as that line (a JSON object with `--json`) and exits with its `exit_code`:
+1 for a failure at run time (Elasticsearch unreachable, a page that cannot be fetched), 2 for a usage or
+configuration error (an unknown seed, a file that cannot be used, a bad setting). Anything else is a bug and keeps
+its traceback.
+"""
 
 
-class ConfigError(ValueError):
-    """A configuration file that cannot be used; the message names the file and the entry."""
+class MediamonError(Exception):
+    """An expected failure; the message is the line the person reads, after its `label`."""
+
+    exit_code = 1
+    label = "error"
+
+
+class ConfigError(MediamonError, ValueError):
+    """A configuration file or setting that cannot be used; the message names the file and the entry."""
+
+    exit_code = 2
+    label = "configuration error"
+
+
+class UsageError(MediamonError, ValueError):
+    """A request that cannot be served as asked: an unknown seed or subscription, options that do not go together."""
+
+    exit_code = 2

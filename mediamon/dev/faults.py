@@ -8,6 +8,7 @@ node stops), `up()` opens it again on the same port, and `slow_writes` holds eac
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +29,11 @@ class _Proxy(ThreadingHTTPServer):
     def __init__(self, port: int, gate: EsGate) -> None:
         super().__init__(("127.0.0.1", port), _Forward)
         self.gate = gate
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Quiet when a killed client hangs up; loud otherwise."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Forward(BaseHTTPRequestHandler):

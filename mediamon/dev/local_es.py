@@ -12,7 +12,9 @@ Layout under `settings.data_dir` (default `<project>/.mediamon`):
     es.lock                                 serializes `up` and `down`
 
 Elasticsearch refuses to run as root, so when we are root the node runs as a dedicated system user
-(`settings.es_user`), created on first use; otherwise it runs as the current user.
+(`settings.es_user`), created on first use; otherwise it runs as the current user. When that system user cannot
+enter the data folder (a checkout under /root, or in a mode-700 temporary folder), `es/` and `es-node/` go to a
+folder of their own under /var/lib/mediamon-es instead, so `make demo` works from any checkout.
 
 Liveness is checked with `GET /_cluster/health`: the test distribution answers 405 to `GET /` and `HEAD /`, so
 the Python client's `info()` and `ping()` cannot be used against it.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import pwd
@@ -40,6 +43,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from mediamon.core.errors import MediamonError
 from mediamon.core.settings import Settings
 
 __all__ = [
@@ -63,13 +67,15 @@ __all__ = [
 CLUSTER_NAME = "mediamon-local"
 MIN_JAVA = 21
 JVM_ROOT = Path("/usr/lib/jvm")
+# Where the node's files go when its user cannot reach the data folder (see `node_root_for`).
+NODE_ROOTS = Path("/var/lib/mediamon-es")
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 DEFAULT_START_TIMEOUT = 120.0
 STOP_TIMEOUT = 60.0
 
 
-class LocalEsError(RuntimeError):
+class LocalEsError(MediamonError):
     """The local node could not be set up, started, stopped or inspected; the message says what is missing."""
 
 
@@ -87,14 +93,26 @@ class EsStatus:
 
 @dataclass(frozen=True)
 class EsPaths:
-    """Every file and folder of the local node, derived from the settings."""
+    """Every file and folder of the local node, derived from the settings.
+
+    The download and the lock stay in the data folder; what the node's own user must read and write (the unpacked
+    distribution, its config, data and logs) lives in `node_root`: the data folder too, unless the node runs as
+    another user who cannot reach it (a checkout under /root or in a private temporary folder), then a folder of
+    its own under `NODE_ROOTS`, named after the data folder.
+    """
 
     data_dir: Path
     version: str
+    node_root: Path | None = None  # None: the data folder
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EsPaths:
-        return cls(Path(settings.data_dir).expanduser().resolve(), settings.es_version)
+        data_dir = Path(settings.data_dir).expanduser().resolve()
+        return cls(data_dir, settings.es_version, node_root_for(data_dir, as_root=os.geteuid() == 0))
+
+    @property
+    def root(self) -> Path:
+        return self.node_root or self.data_dir
 
     @property
     def downloads(self) -> Path:
@@ -106,7 +124,7 @@ class EsPaths:
 
     @property
     def dist_root(self) -> Path:
-        return self.data_dir / "es"
+        return self.root / "es"
 
     @property
     def home(self) -> Path:
@@ -114,7 +132,7 @@ class EsPaths:
 
     @property
     def node_dir(self) -> Path:
-        return self.data_dir / "es-node"
+        return self.root / "es-node"
 
     @property
     def config(self) -> Path:
@@ -150,7 +168,22 @@ class EsPaths:
 
     @property
     def jdk_copy_root(self) -> Path:
-        return self.data_dir / "jdk"
+        return self.root / "jdk"
+
+
+def world_traversable(path: Path) -> bool:
+    """Whether any user can reach `path` (others may enter it and every folder above it)."""
+    return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents] if p.exists())
+
+
+def node_root_for(data_dir: Path, *, as_root: bool) -> Path | None:
+    """Where the node's files go: the data folder (None) when the node runs as us, or when its own user can reach
+    the data folder; else a folder of its own under `NODE_ROOTS`, one per data folder."""
+    if not as_root or world_traversable(data_dir):
+        return None
+    return (
+        NODE_ROOTS / f"{data_dir.name.strip('.') or 'data'}-{hashlib.sha256(str(data_dir).encode()).hexdigest()[:12]}"
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from enrich.annotate import annotate, load_enricher
 from ingest.dates import UNDATED, Published, believable, parse_date
+from mediamon.core.entry_files import validation_reason
 from mediamon.core.records import Article, build_article
 from mediamon.core.settings import Settings
 from mediamon.flows.indexing import index_enriched
@@ -92,13 +93,16 @@ def _articles(path: Path, report: ImportReport, skew: timedelta) -> Iterator[Art
                 row = ImportedArticle.model_validate(json.loads(line))
                 yield _article(row, _published(row.published, f"{path}:{number}", now, skew), now)
             except (json.JSONDecodeError, ValidationError, ValueError) as exc:
-                reason = str(exc).splitlines()[0] if isinstance(exc, json.JSONDecodeError) else str(exc)
+                reason = validation_reason(exc) if isinstance(exc, ValidationError) else str(exc).splitlines()[0]
                 report.errors.append(f"{path}:{number}: {reason}")
                 LOG.warning("skipped %s:%d because %s", path, number, reason)
 
 
-def import_jsonl(settings: Settings, path: Path) -> ImportReport:
-    """Enrich and index every valid line of `path`; a bad line is reported and the others still go in."""
+def import_jsonl(settings: Settings, path: Path, progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Enrich and index every valid line of `path`; a bad line is reported and the others still go in.
+    `progress` is called with the lines read so far and the lines in all after every chunk."""
+    with path.open(encoding="utf-8") as handle:
+        total = sum(1 for line in handle if line.strip())
     report = ImportReport()
     client = make_client(settings)
     check_health(client, settings.es_url)
@@ -110,4 +114,7 @@ def import_jsonl(settings: Settings, path: Path) -> ImportReport:
         report.indexed += result.created
         report.duplicates += result.duplicates
         report.errors.extend(f"{path}: article {doc_id}: {reason}" for doc_id, reason in result.failed.items())
+        if progress:
+            progress(report.read, total)
+        LOG.info("%s: %d of %d lines read, %d indexed", path, report.read, total, report.indexed)
     return report

@@ -167,6 +167,7 @@ def index_chunk(settings: Settings, run_id: str, enriched_path: str) -> str:
     write_jsonl(output, (outcome.to_json() for outcome in outcomes))
     indexed = sum(1 for o in outcomes if o.outcome is Outcome.INDEXED)
     _stats(output, "index", {"seconds": seconds_since(started), "indexed": indexed})
+    LOG.info("run %s, %s: %d entries, %d indexed", run_id, output.name, len(outcomes), indexed)
     return str(output)
 
 

@@ -16,7 +16,7 @@ import os
 import signal
 import time
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -57,13 +57,16 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def process_chunks(settings: Settings, chunks: Sequence[tuple[str, str]]) -> str | None:
+def process_chunks(
+    settings: Settings, chunks: Sequence[tuple[str, str]], progress: Callable[[int], None] | None = None
+) -> str | None:
     """Take chunks `(run_id, chunk file)` through fetch → enrich → index, each from where it stopped, overlapped:
     another process fetches and extracts, `FETCH_AHEAD` chunks ahead (apart, so its threads never hold up the model
     on the GIL); this thread enriches (the model loads while the first chunk is fetched); a thread indexes.
 
     Returns why indexing stopped (Elasticsearch away), or None: the chunks not indexed stay in the spool, and the
-    rest are still fetched and enriched, so nothing fetched is lost.
+    rest are still fetched and enriched, so nothing fetched is lost. `progress` is called with each chunk's number
+    of entries once it is enriched.
     """
     if not chunks:
         return None
@@ -96,6 +99,8 @@ def process_chunks(settings: Settings, chunks: Sequence[tuple[str, str]]) -> str
                     fetch_next()
                 enriched = enrich_chunk(settings, run_id, articles_path, enricher)
                 indexed.append(indexing.submit(index_chunk, settings, run_id, enriched))
+                if progress:
+                    progress(sum(1 for _ in read_jsonl(Path(articles_path))))
                 index_error = index_error or _first_error(indexed)
             for future in indexed:
                 index_error = index_error or _error_of(future)
@@ -155,13 +160,18 @@ def _settled(folder: Path, chunks: list[str]) -> Counter[str]:
     return counts
 
 
-def run_once(settings: Settings, sources: Sequence[Source] | None = None) -> RunReport:
+def run_once(
+    settings: Settings,
+    sources: Sequence[Source] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> RunReport:
     """Poll every feed once, reading each in full, and index what is new, without Airflow.
 
     The spool of earlier runs goes first, then pages due to be fetched again, then this run's new entries, at most
     `max_entries_per_run` in all (the rest wait in the spool). Feed states and the run record are written as in
     the DAG. One bad feed or page never stops the run; with Elasticsearch away, the report says why
-    (`index_error`) and everything fetched waits in the spool.
+    (`index_error`) and everything fetched waits in the spool. `progress` is told what is done of what: feeds
+    polled of the feeds, entries through the pipeline of this run's entries.
     """
     run_id = new_run_id()
     folder = run_dir(settings, run_id)
@@ -170,10 +180,23 @@ def run_once(settings: Settings, sources: Sequence[Source] | None = None) -> Run
         batches = select_feeds(settings, run_id, sources, every_feed=True, owner="cli")
         drained = drain_spool(settings, run_id, budget)
         retry_pages(settings, run_id)
+        feeds, polled = sum(len(batch["feeds"]) for batch in batches), 0
         for batch in batches:
             fetch_feeds(settings, run_id, batch, conditional=False)
+            polled += len(batch["feeds"])
+            if progress:
+                progress("feeds polled", polled, feeds)
         chunks = plan_chunks(settings, run_id, budget - drained["entries"])
-        index_error = process_chunks(settings, [(run_id, path) for path in chunks]) or drained["index_error"]
+        total, done = sum(sum(1 for _ in read_jsonl(Path(path))) for path in chunks), 0
+
+        def entries_done(count: int) -> None:
+            nonlocal done
+            done += count
+            if progress:
+                progress("entries", done, total)
+
+        pairs = [(run_id, path) for path in chunks]
+        index_error = process_chunks(settings, pairs, entries_done) or drained["index_error"]
         if index_error:
             note_index_error(settings, run_id, index_error)
         update_feed_states(settings, run_id)

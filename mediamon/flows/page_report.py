@@ -5,10 +5,11 @@ from __future__ import annotations
 from enrich.language import detect_language
 from ingest.extract import extract_page
 from ingest.fetch import Fetcher
+from mediamon.core.errors import MediamonError
 from mediamon.core.settings import Settings
 
 
-class PageUnavailable(RuntimeError):
+class PageUnavailable(MediamonError):
     """A page could not be fetched; the message says why."""
 
 

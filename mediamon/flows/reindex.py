@@ -20,6 +20,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
 
 from enrich.annotate import Enricher, annotate
+from mediamon.core.errors import MediamonError
 from mediamon.core.settings import Settings
 from search.analyzers import language_text
 from search.documents import article_document, article_from_document, dated_at
@@ -31,7 +32,7 @@ CHUNK = 256
 LOG_EVERY = 10  # chunks between two progress lines in the log (a re-embedding reindex can take hours)
 
 
-class ReindexError(RuntimeError):
+class ReindexError(MediamonError):
     """The reindex cannot start (no articles index) or its copy failed; the live index is untouched."""
 
 

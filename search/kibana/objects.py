@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
+from mediamon.core.errors import MediamonError
 from search.index_versions import ARTICLES, FEEDS, MAPPINGS_DIR
 
 SAVED_OBJECTS_PATH = Path(__file__).parent / "saved_objects.ndjson"
@@ -321,7 +322,7 @@ def export_saved_objects(path: Path = SAVED_OBJECTS_PATH, index_prefix: str = ""
     return len(objects)
 
 
-class KibanaImportError(RuntimeError):
+class KibanaImportError(MediamonError):
     """Kibana could not be reached, refused the request, or rejected some objects; the message says which."""
 
 

@@ -1,0 +1,112 @@
+"""What a person meets through the real `mediamon` command (a subprocess): every expected failure is one line naming
+the problem and the fix, with exit code 1 (run time) or 2 (usage, configuration), no traceback, and a JSON object
+on stdout with --json; partial success exits 3; nothing is read as rich markup."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mediamon.core.settings import Settings
+
+SEED = "belarus-2020-09"
+
+
+@pytest.fixture
+def mediamon(settings: Settings, tmp_path: Path):
+    """Run `mediamon ARGS` with this test's prefix and data folder; returns (exit code, stdout, stderr)."""
+
+    def run(*args: str, **env: str) -> tuple[int, str, str]:
+        variables = os.environ | {
+            "MEDIAMON_INDEX_PREFIX": f"{settings.index_prefix}msg-",
+            "MEDIAMON_DATA_DIR": str(tmp_path / "data"),
+            "HF_HUB_OFFLINE": "1",
+            "COLUMNS": "200",
+            **env,
+        }
+        command = [sys.executable, "-c", "from mediamon.cli import entry_point; entry_point()", *args]
+        done = subprocess.run(command, env=variables, capture_output=True, text=True, timeout=600)
+        return done.returncode, done.stdout, done.stderr
+
+    return run
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    return lines[0]
+
+
+def test_an_unknown_seed_names_the_known_ones(mediamon):
+    code, out, err = mediamon("similar", "--seed", "nope")
+    assert code == 2 and out == ""
+    assert one_line(err) == f"error: unknown seed 'nope'; the seeds are: {SEED} (`mediamon seeds list`)"
+    code, out, err = mediamon("similar", "--seed", "nope", "--json")
+    assert code == 2 and err == ""
+    assert json.loads(out) == {
+        "error": f"unknown seed 'nope'; the seeds are: {SEED} (`mediamon seeds list`)",
+        "code": 2,
+    }
+
+
+def test_similar_before_anything_was_indexed_says_what_to_run(mediamon, es):
+    code, _, err = mediamon("similar", "--seed", SEED)
+    assert code == 1
+    line = one_line(err)
+    assert line.startswith("error: no such index") and "`mediamon run`" in line
+
+
+def test_an_unreachable_index_is_one_line_and_json_with_json(mediamon, tmp_path):
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("sources:\n  - {id: gone, name: Gone, feeds: ['http://127.0.0.1:9/rss']}\n", encoding="utf-8")
+    away = {"MEDIAMON_ES_URL": "http://127.0.0.1:9", "MEDIAMON_ALLOW_HOSTS": '["127.0.0.1"]'}
+    code, out, err = mediamon("runs", **away)
+    assert code == 1 and "Elasticsearch at http://127.0.0.1:9 is unreachable" in one_line(err)
+    assert "mediamon es up" in err
+    code, out, err = mediamon("run", "--feeds", str(feeds), "--json", **away)
+    assert code == 1 and "Traceback" not in err
+    report = json.loads(out)
+    assert report["code"] == 1 and "127.0.0.1:9" in report["error"] and report["entries"] == 0
+
+
+@pytest.mark.parametrize(("content", "problem"), [(None, "cannot read"), ("sources: [unclosed", "cannot read")])
+def test_a_missing_or_broken_feeds_file_is_a_configuration_error(mediamon, tmp_path, content, problem):
+    feeds = tmp_path / "feeds.yaml"
+    if content is not None:
+        feeds.write_text(content, encoding="utf-8")
+    code, out, err = mediamon("run", "--feeds", str(feeds))
+    assert code == 2 and out == ""
+    line = one_line(err)
+    assert line.startswith("configuration error: no feed to poll") and str(feeds) in line and problem in line
+
+
+def test_an_import_with_bad_lines_exits_3_and_shows_brackets_as_they_are(mediamon, es, tmp_path):
+    lines = [
+        {"url": "https://archive.example/1", "title": "Lukashenko and Putin meet in Sochi", "body": "Talks. " * 30},
+        {"url": "https://archive.example/2", "title": "A bad language", "body": "Text. " * 30, "lang": "Dutch"},
+        "not json at all",
+    ]
+    path = tmp_path / "archive.jsonl"
+    path.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines), encoding="utf-8")
+    code, out, err = mediamon("import", str(path))
+    assert code == 3 and "Traceback" not in err
+    assert "[yellow]" not in out and "skipped " in out
+    assert "^[a-z]{2}$" in out  # the pattern's brackets survive: nothing is read as markup
+    assert f"{path}:3:" in out and "2 of 3 lines were not imported (exit code 3)" in out
+    code, out, _ = mediamon("import", str(path), "--json")
+    assert code == 3 and json.loads(out)["indexed"] == 0 and len(json.loads(out)["errors"]) == 2
+
+
+def test_an_unknown_subscription_is_a_usage_error(mediamon, es):
+    code, _, err = mediamon("alerts", "run", "--subscription", "nope", "--dry-run")
+    assert code == 2 and "no valid subscription nope" in one_line(err)
+
+
+def test_debug_shows_the_traceback(mediamon):
+    code, _, err = mediamon("--debug", "similar", "--seed", "nope")
+    assert code == 1 and "Traceback" in err and "UnknownSeed" in err
