@@ -453,7 +453,7 @@ def test_the_cli_lists_dry_runs_and_previews(bench: Bench, server: SmtpServer, t
         assert again.exit_code == 0 and HOSTILE_TITLE in again.output
 
         unknown = runner.invoke(app, ["alerts", "run", "--subscription", "nope"])
-        assert unknown.exit_code == 1 and "no valid subscription nope" in unknown.output
+        assert unknown.exit_code == 2 and "no valid subscription nope" in unknown.output  # a usage error
     finally:
         get_settings.cache_clear()
 

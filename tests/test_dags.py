@@ -137,6 +137,7 @@ def sample_run(airflow_home, settings: Settings, es: Elasticsearch, tmp_path_fac
             "MEDIAMON_ALLOW_HOSTS": '["127.0.0.1"]',
             "MEDIAMON_HOST_MIN_INTERVAL": "0",
             "MEDIAMON_DATA_DIR": str(folder / "data"),
+            "MEDIAMON_STREAM_BATCH_SIZE": "8",  # several chunks: fetch, enrich and index are mapped over them
         }
         for name, value in variables.items():
             env.setenv(name, value)
@@ -144,12 +145,20 @@ def sample_run(airflow_home, settings: Settings, es: Elasticsearch, tmp_path_fac
 
 
 def run_dag(dagbag, dag_id: str, **conf) -> tuple[str, dict[str, str]]:
-    """One `dag.test()` run: its id and the state of each (unmapped) task.
+    """One `dag.test()` run: its id and the state of each task; a mapped task's state is its instances' states
+    joined, e.g. `success*6`.
 
     Pass params explicitly: in-process runs keep the previous run's params otherwise.
     """
     run = dagbag.dags[dag_id].test(run_conf=conf)
-    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances() if ti.map_index < 0}
+    mapped: dict[str, list[str]] = {}
+    states = {}
+    for ti in run.get_task_instances():
+        if ti.map_index < 0:
+            states[ti.task_id] = str(ti.state)
+        else:
+            mapped.setdefault(ti.task_id, []).append(str(ti.state))
+    states |= {task: f"{set(s).pop()}*{len(s)}" if len(set(s)) == 1 else str(s) for task, s in mapped.items()}
     assert run.state == "success", states
     return run.run_id, states
 
@@ -159,6 +168,8 @@ def test_ingest_dag_indexes_the_sample_news_and_records_every_failure(dagbag, sa
     items = load_items()
     run_id, tasks = run_dag(dagbag, "mediamon_ingest", all_feeds=False)
     assert tasks["publish"] == "success"  # new articles: the publish task emits the articles asset event
+    chunks = -(-(len(items) + 1) // 8)
+    assert tasks["fetch_articles"] == tasks["enrich"] == tasks["index"] == f"success*{chunks}"
 
     # every sample item, and the vanished page's entry stored from what its feed gave (to be fetched again)
     assert es.count(index=articles_alias(settings))["count"] == len(items) + 1

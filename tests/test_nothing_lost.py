@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,18 +120,20 @@ def test_runs_killed_in_each_stage_lose_and_duplicate_nothing_and_leave_no_proce
         }
         root = batches_root(run_settings)
 
-        def at(stage: str) -> bool:  # a chunk in this stage: its input written, its output not yet
+        def at(stage: str, since: float) -> bool:  # a chunk in this stage: its input written by this run, no output
             before, after = {"fetch": ("chunk", "articles"), "enrich": ("articles", "enriched"),
                              "index": ("enriched", "outcomes-chunk")}[stage]  # fmt: skip
             return any(
-                not path.with_name(path.name.replace(before, after, 1)).exists()
+                path.stat().st_mtime >= since and not path.with_name(path.name.replace(before, after, 1)).exists()
                 for path in root.glob(f"*/{before}-[0-9]*.jsonl.gz")
             )
 
         for stage in ("fetch", "enrich", "index"):
             site.page_delay, gate.slow_writes = (1.0 if stage == "fetch" else 0.0), (5.0 if stage == "index" else 0.0)
+            since = time.time()
             run = mediamon(["run", "--feeds", str(feeds)], env, tmp_path / "cli.log")
-            assert wait_until(lambda stage=stage: at(stage), timeout=180), stage
+            in_stage = wait_until(lambda s=stage, t=since, p=run.pid: at(s, t) and descendants(p), 300)
+            assert in_stage, f"the run never reached the {stage} stage"
             workers = descendants(run.pid)
             assert workers, "the run works in a second process"
             kill_hard(run.pid)
