@@ -212,6 +212,31 @@ def test_one_page_whose_extraction_raises_fails_alone(settings, es, site, tmp_pa
     assert len(urls_indexed(es, run_settings)) == 3
 
 
+def test_one_article_whose_enrichment_raises_fails_alone(settings, es, site, tmp_path, monkeypatch):
+    from mediamon.flows import chunks
+
+    run_settings = local(settings, tmp_path, "enrich-raises")
+    site.listed = [1, 2, 3]
+    real = chunks.annotate
+
+    def fragile(articles, enricher):
+        if any(article.url.endswith("/2.html") for article in articles):
+            raise MemoryError("the tokenizer choked")
+        return real(articles, enricher)
+
+    monkeypatch.setattr(chunks, "annotate", fragile)
+    run_id = new_run_id()  # the stages one by one, in this process (where the patch applies)
+    for batch in select_feeds(run_settings, run_id, [site.source()], every_feed=True):
+        fetch_feeds(run_settings, run_id, batch, conditional=False)
+    for chunk in plan_chunks(run_settings, run_id):
+        articles = chunks.fetch_chunk(run_settings, run_id, chunk)
+        chunks.index_chunk(run_settings, run_id, chunks.enrich_chunk(run_settings, run_id, articles))
+    report = finish_run(run_settings, run_id)
+    assert report.indexed == 2 and report.reconciled
+    reason = "enrichment failed: MemoryError: the tokenizer choked"
+    assert report.failures == [{"stage": "enrich", "url": site.link(2), "reason": reason}]
+
+
 def test_every_outcome_names_its_rule_or_reason(settings, es, site, tmp_path):
     run_settings = local(settings, tmp_path, "rules")
     site.listed = [1, 1, 2]  # a link listed twice
