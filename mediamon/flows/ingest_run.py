@@ -64,9 +64,9 @@ def process_chunks(
     another process fetches and extracts, `FETCH_AHEAD` chunks ahead (apart, so its threads never hold up the model
     on the GIL); this thread enriches (the model loads while the first chunk is fetched); a thread indexes.
 
-    Returns why indexing stopped (Elasticsearch away), or None: the chunks not indexed stay in the spool, and the
-    rest are still fetched and enriched, so nothing fetched is lost. `progress` is called with each chunk's number
-    of entries once it is enriched.
+    Returns why indexing stopped (Elasticsearch away), or None: from the first chunk that could not be indexed on,
+    the chunks stay in the spool, still fetched and enriched, so nothing fetched is lost. `progress` is called with
+    each chunk's number of entries once it is enriched.
     """
     if not chunks:
         return None
@@ -98,10 +98,11 @@ def process_chunks(
                 if waiting:
                     fetch_next()
                 enriched = enrich_chunk(settings, run_id, articles_path, enricher)
-                indexed.append(indexing.submit(index_chunk, settings, run_id, enriched))
+                index_error = index_error or _first_error(indexed)
+                if index_error is None:  # once the index is away, the rest waits in the spool, in order
+                    indexed.append(indexing.submit(index_chunk, settings, run_id, enriched))
                 if progress:
                     progress(sum(1 for _ in read_jsonl(Path(articles_path))))
-                index_error = index_error or _first_error(indexed)
             for future in indexed:
                 index_error = index_error or _error_of(future)
         finally:
