@@ -13,7 +13,6 @@ from mediamon.cli.app import app
 from mediamon.cli.common import JsonFlag, console, healthy_client, print_report, progress_bars, say, when
 from mediamon.core.errors import ConfigError
 from mediamon.core.settings import Settings, get_settings
-from search.client import EsUnavailable
 
 
 @app.command("run")
@@ -25,6 +24,7 @@ def run(
     (what was fetched waits in the spool for the next run), 3 when the feed list has bad entries (the others ran)."""
     from ingest.sources import load_sources
     from mediamon.flows.ingest_run import run_once
+    from search.client import EsUnavailable
 
     settings = get_settings() if feeds is None else Settings(feeds_path=feeds)
     loaded = load_sources(settings.feeds_path)
