@@ -59,25 +59,43 @@ class Seed:
 
 
 def parse_seed(content: str, path: Path | None = None) -> Seed:
-    """Parse a seed file's content: `---`, a YAML header, `---`, then the story text."""
+    """Parse a seed file's content: `---`, a YAML header, `---`, then the story text.
+
+    A SeedError names the file and the line: of the offending header key (or of the YAML error), of the fence for a
+    missing fence, a missing key or a missing text."""
     where = str(path) if path else "<seed>"
     lines = content.split("\n")
     if not lines or lines[0].strip() != HEADER_FENCE:
-        raise SeedError(f"{where}: a seed file starts with a `---` line and a YAML header")
+        raise SeedError(f"{where}:1: a seed file starts with a `---` line and a YAML header")
     try:
         end = next(i for i in range(1, len(lines)) if lines[i].strip() == HEADER_FENCE)
     except StopIteration:
-        raise SeedError(f"{where}: the YAML header is not closed by a `---` line") from None
+        raise SeedError(f"{where}:1: the YAML header opened here is not closed by a `---` line") from None
+    header_text = "\n".join(lines[1:end])
     try:
-        header = SeedHeader.model_validate(yaml.safe_load("\n".join(lines[1:end])) or {})
+        root = yaml.compose(header_text)
+        data = yaml.safe_load(header_text) or {}
     except yaml.YAMLError as exc:
-        raise SeedError(f"{where}: the header is not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 2  # the header's first line is the file's second
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        reason = f"{problem} ({context})" if context else problem
+        raise SeedError(f"{where}:{line}: the header is not valid YAML: {reason}") from None
+    if not isinstance(data, dict):
+        raise SeedError(f"{where}:2: the header must be `key: value` lines (id, title, language, date, …)")
+    try:
+        header = SeedHeader.model_validate(data)
     except ValidationError as exc:
-        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise SeedError(f"{where}: {reasons}") from None
+        # a missing key has no line of its own: the closing fence, before which it belongs
+        reasons = [
+            (_header_line(root, error["loc"]) or end + 1, f"{'.'.join(map(str, error['loc']))}: {error['msg']}")
+            for error in exc.errors()
+        ]
+        raise SeedError("; ".join(f"{where}:{line}: {reason}" for line, reason in sorted(reasons))) from None
     text = "\n".join(lines[end + 1 :])
     if not text.strip():
-        raise SeedError(f"{where}: the seed has no story text after its header")
+        raise SeedError(f"{where}:{end + 1}: the seed has no story text after the header's closing `---`")
     return Seed(
         id=header.id,
         title=header.title,
@@ -90,6 +108,24 @@ def parse_seed(content: str, path: Path | None = None) -> Seed:
         threshold=header.threshold,
         path=path,
     )
+
+
+def _header_line(root: yaml.Node | None, loc: tuple) -> int | None:
+    """The file line (1-based) of the header value at `loc` (a pydantic error's path): the deepest key or item of
+    the path that the header has; None when it lacks even the first key."""
+    node, line = root, None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if str(k.value) == str(part)), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line
+        else:
+            break
+    return None if line is None else line + 2  # the header starts on the file's second line
 
 
 def load_seeds(directory: Path) -> list[Seed]:

@@ -50,3 +50,31 @@ def test_duplicate_seed_ids_are_refused(tmp_path):
         (tmp_path / "stories" / name).write_text(HEADER + "text", encoding="utf-8")
     with pytest.raises(SeedError, match="duplicate seed ids"):
         load_seeds(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        ("no header at all", "x.txt:1: a seed file starts"),
+        ("---\nid: s1\n", "x.txt:1: the YAML header opened here is not closed"),
+        ("---\nid: s1\ntitle: t\nlanguage: nl\ndate: 2020-09-10\n---\n", "x.txt:6: the seed has no story text"),
+        ("---\nid: s1\ntitle: t\nlanguage: nl\ndate: someday\n---\ntext", "x.txt:5: date: Input should be"),
+        ("---\nid: s1\ntitle: [t\n---\ntext", "x.txt:3: the header is not valid YAML: expected ','"),
+        ("---\nid: s1\ntitle: t\nlanguage: nl\ndate: 2020-09-10\ncolour: red\n---\ntext", "x.txt:6: colour: Extra"),
+        ("---\nid: s1\ntitle: t\nlanguage: nl\ndate: 2020-09-10\nentities:\n  - a\n  - [b]\n---\ntext", "x.txt:8: "),
+        ("---\nid: s1\nlanguage: nl\ndate: 2020-09-10\n---\ntext", "x.txt:5: title: Field required"),  # the fence
+    ],
+)
+def test_bad_seed_files_name_the_line(content, where):
+    with pytest.raises(SeedError) as info:
+        parse_seed(content, Path("seeds/stories/x.txt"))
+    assert str(info.value).startswith(f"seeds/stories/{where}")
+    assert "\n" not in str(info.value)
+
+
+def test_several_errors_each_name_their_line():
+    content = "---\nid: S 1\ntitle: t\nlanguage: dutch\ndate: 2020-09-10\n---\ntext"
+    with pytest.raises(SeedError) as info:
+        parse_seed(content, Path("x.txt"))
+    assert str(info.value).startswith("x.txt:2: id: String should match")
+    assert "; x.txt:4: language: String should match" in str(info.value)
