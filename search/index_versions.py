@@ -34,6 +34,11 @@ def articles_mapping(dims: int, analyzers: dict[str, str] | None = None) -> dict
     return mapping
 
 
+def article_fields() -> list[str]:
+    """The top-level fields of an article's `_source`, in mapping order (`text_lang`, indexed only, left out)."""
+    return [name for name in _mapping_file("articles")["properties"] if name != "text_lang"]
+
+
 def articles_alias(settings: Settings) -> str:
     """The alias that reads and writes articles (`media-articles` under the deployment's prefix)."""
     return settings.index_name(ARTICLES)

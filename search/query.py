@@ -125,31 +125,42 @@ def search_articles(
     An empty query (or `*`) matches every article; those come newest first. Raises SearchError for a query
     Elasticsearch cannot parse.
     """
-    text = query.strip()
-    if text in ("", "*"):
-        must: dict = {"match_all": {}}
-        sort: list | None = [{"published_at": {"order": "desc", "missing": "_last"}}]
-    else:
-        must = {
-            "query_string": {
-                "query": text,
-                "fields": list(TEXT_FIELDS),
-                "default_operator": "AND",
-                "lenient": True,
-            }
-        }
-        sort = None
     reply = run_search(
         client,
         index=index,
-        query={"bool": {"must": [must], "filter": filters.clauses()}},
-        sort=sort,
+        query=articles_query(query, filters),
+        sort=[NEWEST_FIRST] if matches_all(query) else None,
         size=size,
         from_=offset,
         source=RESULT_FIELDS,
         highlight=HIGHLIGHT,
     )
     return [Hit.from_es(hit) for hit in reply["hits"]["hits"]]
+
+
+NEWEST_FIRST = {"published_at": {"order": "desc", "missing": "_last"}}
+
+
+def matches_all(query: str) -> bool:
+    """Whether the analyst's `query` is empty or `*` (every article)."""
+    return query.strip() in ("", "*")
+
+
+def articles_query(query: str, filters: SearchFilters = SearchFilters()) -> dict:  # noqa: B008 - frozen
+    """The Elasticsearch query of an analyst's `query` (query_string syntax over the text fields, all words
+    required; empty or `*`: every article) within `filters`."""
+    if matches_all(query):
+        must: dict = {"match_all": {}}
+    else:
+        must = {
+            "query_string": {
+                "query": query.strip(),
+                "fields": list(TEXT_FIELDS),
+                "default_operator": "AND",
+                "lenient": True,
+            }
+        }
+    return {"bool": {"must": [must], "filter": filters.clauses()}}
 
 
 def run_search(client: Elasticsearch, **request: object) -> dict:
