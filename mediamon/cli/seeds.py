@@ -1,8 +1,10 @@
-"""`mediamon seeds list|show`: the seed stories."""
+"""`mediamon seeds list|show|add`: the seed stories."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -51,3 +53,48 @@ def seeds_show(seed_id: str, as_json: JsonFlag = False) -> None:
         return
     for key, value in data.items():
         say((key, "bold"), f": {value}")
+
+
+@group.command("add")
+def seeds_add(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Seed file: YAML header, then the story.")],
+    replace: Annotated[bool, typer.Option("--replace", help="Replace the seed story with the same id.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check a seed file, copy it into the seeds folder, and show what mediamon will use of it. A file that cannot
+    be used, or an id that is there already (without --replace), is one line naming the file and line, exit code 2."""
+    from enrich.seed_files import add_seed_file
+
+    added = add_seed_file(file, get_settings().seeds_dir, replace)
+    summary = {"path": str(added.path), "replaced": added.replaced, **added.summary}
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+
+    def line(key: str, value: str) -> None:
+        say((f"{key:<10}", "bold"), f" {value}")
+
+    console.print(f"{'replaced' if added.replaced else 'added'} {added.path}")
+    for key in ("id", "title", "language", "date", "threshold"):
+        line(key, str(summary[key]))
+    for language, text in summary["summaries"].items() or [("", "(none: only the story's own text is compared)")]:
+        line("summary", f"{language}: {text}" if language else text)
+    entities = summary["entities"]
+    known = ", ".join(f"{e} ({label})" for e, label in entities["known"].items())
+    line("entities", f"known: {known or '(none)'}")
+    if entities["plain"]:
+        aliases = entities.get("aliases", {})
+        plain = ", ".join(f"{n} ({', '.join(aliases[n])})" if aliases.get(n) else n for n in entities["plain"])
+        line("", f"plain names, not in the gazetteer (entities.yaml): {plain}")
+    topics = summary["topics"]
+    line("topics", f"{', '.join(topics['known']) or '(none)'}; main: {topics['main'] or '(none)'}")
+    if topics["unknown"]:
+        say(
+            ("unknown topics", "yellow"),
+            f" (not in topics.yaml; no article is tagged with them): {', '.join(topics['unknown'])}",
+        )
+    say(
+        "next: ",
+        (summary["next"], "bold"),
+        " scores the articles already indexed against it (new articles are scored as they come)",
+    )

@@ -1,0 +1,100 @@
+"""Adding a seed story to the seeds folder: the file checked, copied in whole or not at all, and what mediamon will
+read of it."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from enrich.relevance import DEFAULT_THRESHOLD
+from enrich.seeds import Seed, SeedError, load_seeds, parse_seed
+from enrich.topics import TopicTagger, load_tagger
+from mediamon.core.errors import UsageError
+
+
+class SeedRefused(UsageError):
+    """A seed file that cannot be added (invalid, or its id taken); the message names the file, line and reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddedSeed:
+    """A seed story now in the seeds folder: where, whether it replaced one, and what mediamon reads of it."""
+
+    seed: Seed
+    path: Path
+    replaced: bool
+    summary: dict
+
+
+def add_seed_file(source: Path, seeds_dir: Path, replace: bool = False) -> AddedSeed:
+    """Check the seed file `source` and copy it, byte for byte, into `seeds_dir/stories` as `<id>.txt` (or over
+    the file of the seed it replaces). Refuses (SeedRefused) an invalid file, and an id already there unless
+    `replace`. The copy is atomic: written beside its place, then renamed, so the folder never holds half a file.
+    A broken seeds folder (another seed file, the gazetteer, the topic rules) raises its ConfigError."""
+    try:
+        content = source.read_bytes()
+        seed = parse_seed(content.decode("utf-8"), source)
+    except UnicodeDecodeError as exc:
+        raise SeedRefused(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except SeedError as exc:
+        raise SeedRefused(str(exc)) from None
+    stories = seeds_dir / "stories"
+    existing = next((s for s in load_seeds(seeds_dir) if s.id == seed.id), None)
+    if existing is not None and not replace:
+        raise SeedRefused(f"a seed with id {seed.id!r} is there already ({existing.path}); --replace replaces it")
+    target = existing.path if existing is not None and existing.path else stories / f"{seed.id}.txt"
+    if existing is None and target.exists():  # a file of that name holding another id (load_seeds read it)
+        raise SeedRefused(f"{target} exists and holds another seed; rename {source} or that file")
+    tagger = load_tagger(seeds_dir)
+    stories.mkdir(parents=True, exist_ok=True)
+    if source.resolve() != target.resolve():
+        _write_atomically(target, content)
+    placed = parse_seed(content.decode("utf-8"), target)
+    return AddedSeed(placed, target, existing is not None, seed_summary(placed, tagger))
+
+
+def _write_atomically(target: Path, content: bytes) -> None:
+    # a name `load_seeds` does not read (it reads *.txt), in the same folder, so the rename is atomic
+    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, target)
+    finally:
+        Path(partial).unlink(missing_ok=True)
+
+
+def seed_summary(seed: Seed, tagger: TopicTagger) -> dict:
+    """What mediamon will use of a seed, JSON-ready: its header as read, the entities the gazetteer knows (with
+    their labels) apart from plain names it does not, the topics the rules know apart from unknown ones, and the
+    next step."""
+    gazetteer = tagger.gazetteer.entities
+    known_topics = {topic.id for topic in tagger.topics}
+    summary = {
+        "id": seed.id,
+        "title": seed.title,
+        "language": seed.language,
+        "date": seed.date.isoformat(),
+        "threshold": seed.threshold if seed.threshold is not None else DEFAULT_THRESHOLD,
+        "summaries": dict(seed.summaries),
+        "entities": {
+            "known": {e: gazetteer[e].label for e in seed.entities if e in gazetteer},
+            "plain": [e for e in seed.entities if e not in gazetteer],
+        },
+        "topics": {
+            "main": seed.topics[0] if seed.topics else None,
+            "known": [t for t in seed.topics if t in known_topics],
+            "unknown": [t for t in seed.topics if t not in known_topics],
+        },
+        "next": f"mediamon rescore --seed {seed.id}",
+    }
+    # ---- ALIASES OF PLAIN ENTITY NAMES: the one place they are shown ------------------------------------------
+    # A function of enrich/ (being added in another change) generates the aliases mediamon will search for each
+    # plain name; put its result here as {plain name: [alias, …]}. `mediamon seeds add` prints whatever this holds.
+    summary["entities"]["aliases"] = {}
+    # -------------------------------------------------------------------------------------------------------------
+    return summary
