@@ -98,12 +98,50 @@ def article_signals(
     )
 
 
-def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
-    """Language, vector, topics, entities and relevance to every seed, for each article (same order).
+@dataclass(frozen=True, slots=True)
+class SeedScores:
+    """An article's relevance to the seeds: what it stores as `seed_similarity`, `seed_reasons` and
+    `matched_seeds` (the seeds over their threshold, in the seeds' order)."""
 
-    An article whose page could not be read in full (`access` other than `full`) gets no seed relevance: a feed's
-    teaser says too little to rank it, so it stays out of seed matches until its full text arrives.
+    similarity: dict[str, float]
+    reasons: dict[str, dict[str, object]]
+    matched: tuple[str, ...]
+
+
+def seed_scores(access: str, signals: ArticleSignals, enricher: Enricher) -> SeedScores:
+    """The relevance of an article to each seed of `enricher`, from its signals (cosines in profile order).
+
+    An article whose page could not be read in full (`access` other than `full`) gets none: a feed's teaser says
+    too little to rank it, so it stays out of seed matches until its full text arrives.
     """
+    profiles = enricher.profiles if access == "full" else []
+    scores = {p.seed.id: relevance(p, col, signals, enricher.relevance_model) for col, p in enumerate(profiles)}
+    return SeedScores(
+        similarity={seed_id: round(r.score, 4) for seed_id, r in scores.items()},
+        reasons={seed_id: r.reasons() for seed_id, r in scores.items()},
+        matched=tuple(p.seed.id for p in profiles if scores[p.seed.id].score >= p.threshold),
+    )
+
+
+def rescore(
+    articles: list[Article], vectors: np.ndarray, languages: list[str | None], enricher: Enricher
+) -> list[SeedScores]:
+    """The seed relevance `annotate` gives these articles, from the vectors and languages it gave them before
+    (stored with them): the model embeds nothing here, so the vectors must be `enricher`'s model's."""
+    cosines = seed_cosines(vectors, enricher.profiles)
+    scores = []
+    for row, article in enumerate(articles):
+        published, year = time_of(article.published_at, article.published_precision)
+        signals = article_signals(
+            article.title, article.summary, article.body, published, languages[row], cosines[row], enricher, year
+        )
+        scores.append(seed_scores(article.access, signals, enricher))
+    return scores
+
+
+def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
+    """Language, vector, topics, entities and relevance to every seed (`seed_scores`: none for a teaser), for each
+    article (same order)."""
     vectors = enricher.embedder.encode([embedding_text(a.title, a.summary, a.body) for a in articles])
     cosines = seed_cosines(vectors, enricher.profiles)
     enrichments = []
@@ -114,8 +152,7 @@ def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
         signals = article_signals(
             article.title, article.summary, article.body, published, language.code, cosines[row], enricher, year
         )
-        profiles = enricher.profiles if article.access == "full" else []
-        scores = {p.seed.id: relevance(p, col, signals, enricher.relevance_model) for col, p in enumerate(profiles)}
+        seeds = seed_scores(article.access, signals, enricher)
         enrichments.append(
             Enrichment(
                 language=language.code,
@@ -126,9 +163,9 @@ def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
                 topic_scores={t: round(s, 3) for t, s in signals.topic_scores.items() if s > 0},
                 topic_terms={t: terms for t, terms in signals.matched_terms.items() if terms},
                 entities=tuple(sorted(signals.entity_counts)),
-                seed_similarity={seed_id: round(r.score, 4) for seed_id, r in scores.items()},
-                seed_reasons={seed_id: r.reasons() for seed_id, r in scores.items()},
-                matched_seeds=tuple(p.seed.id for p in profiles if scores[p.seed.id].score >= p.threshold),
+                seed_similarity=seeds.similarity,
+                seed_reasons=seeds.reasons,
+                matched_seeds=seeds.matched,
                 simhash=simhash,
                 simhash_bands=tuple(band_keys(simhash)) if simhash is not None else (),
             )

@@ -159,10 +159,15 @@ def build_profiles(seeds: list[Seed], embedder: Embedder, tagger: TopicTagger) -
 
 
 def seed_cosines(vectors: np.ndarray, profiles: list[SeedProfile]) -> np.ndarray:
-    """Cosine of each article (rows of unit `vectors`) with each seed: the best over the seed's texts."""
+    """Cosine of each article (rows of unit `vectors`) with each seed: the best over the seed's texts.
+
+    Each cosine is summed on its own in float64, so an article's scores do not depend on the batch it came in
+    (a float32 matrix product rounds differently with the number of rows): rescoring stored vectors gives exactly
+    the scores indexing gave."""
     if not profiles:
-        return np.zeros((len(vectors), 0), dtype=np.float32)
-    return np.stack([(vectors @ p.vectors.T).max(axis=1) for p in profiles], axis=1)
+        return np.zeros((len(vectors), 0), dtype=np.float64)
+    rows = np.asarray(vectors, dtype=np.float64)[:, None, :]
+    return np.stack([(rows * p.vectors.astype(np.float64)).sum(axis=2).max(axis=1) for p in profiles], axis=1)
 
 
 def time_signal(

@@ -3,6 +3,7 @@ followed by the story's own text, unchanged."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -145,3 +146,10 @@ def find_seed(seeds: list[Seed], seed_id: str) -> Seed:
             return seed
     known = ", ".join(s.id for s in seeds) or "none"
     raise UnknownSeed(f"unknown seed {seed_id!r}; the seeds are: {known} (`mediamon seeds list`)")
+
+
+def stories_digest(directory: Path) -> str:
+    """A fingerprint of the seed stories under `directory/stories`: the sha256 of their contents' sha256s, sorted
+    (a renamed file leaves it as it was; a changed, added or removed story changes it)."""
+    digests = sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in (directory / "stories").glob("*.txt"))
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()
