@@ -1,8 +1,10 @@
 """mediamon_maintenance: daily feed-health summary, extraction drift per source, article retention, cleanup of stale
-batch files, and a reindex when the embedding model in settings is not the one the articles' vectors came from.
+batch files, a reindex when the embedding model in settings is not the one the articles' vectors came from, and a
+rescore of the articles when the seed stories changed.
 
 Settings come from the `MEDIAMON_*` environment: `MEDIAMON_FEED_FAILING_HOURS`, `MEDIAMON_DRIFT_DAYS`,
-`MEDIAMON_RETENTION_DAYS`, `MEDIAMON_MODEL_NAME`.
+`MEDIAMON_RETENTION_DAYS`, `MEDIAMON_MODEL_NAME`, `MEDIAMON_SEEDS_DIR`, `MEDIAMON_DATA_DIR` (where the seed stories'
+fingerprint is kept).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ RETRIES = {
     tags=["mediamon"],
 )
 def mediamon_maintenance() -> None:
-    """Feed health, extraction drift, batch cleanup, and the reindex (when the model changed) before retention."""
+    """Feed health, extraction drift, batch cleanup, then the reindex (when the model changed) and the rescore (when
+    the seed stories changed) before retention."""
 
     @task
     def feed_health() -> list[dict]:
@@ -69,10 +72,19 @@ def mediamon_maintenance() -> None:
 
         return maintenance.reindex_if_model_changed(Settings())
 
+    @task
+    def rescore_if_seeds_changed() -> dict | None:
+        """Rescore every article in place when the seed stories changed since the last rescore (first run: only
+        record their fingerprint); returns the rescore report."""
+        from mediamon.core.settings import Settings
+        from mediamon.flows import maintenance
+
+        return maintenance.rescore_if_seeds_changed(Settings())
+
     feed_health()
     extraction_drift()
     prune_batches()
-    reindex_if_model_changed() >> retention()
+    reindex_if_model_changed() >> rescore_if_seeds_changed() >> retention()
 
 
 mediamon_maintenance()

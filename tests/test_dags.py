@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,11 +18,13 @@ import yaml
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import bulk
 
+from enrich.seeds import stories_digest
 from mediamon.core.feeds import FetchOutcome
 from mediamon.core.settings import PROJECT_ROOT, Settings
 from mediamon.core.urls import canonical_url
 from mediamon.dev.sample_news import build_site, feed_list, item_url, load_items, serve_site
 from mediamon.flows.maintenance import feed_health_report
+from mediamon.flows.rescore import record_fingerprint, recorded_fingerprint
 from search.feed_records import all_states
 from search.index_versions import articles_alias, ensure_articles_index, feeds_alias, indices_behind
 from search.run_records import recent_runs
@@ -258,6 +261,33 @@ def test_maintenance_dag_reindexes_once_when_the_model_changed(dagbag, sample_ru
 
     run_dag(dagbag, "mediamon_maintenance")  # the vectors are the model's now: no second reindex
     assert indices_behind(es, alias) == new
+
+
+def test_maintenance_dag_rescores_once_when_the_seed_stories_changed(dagbag, sample_run, es, monkeypatch, tmp_path):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(Settings().seeds_dir, seeds)
+    monkeypatch.setenv("MEDIAMON_SEEDS_DIR", str(seeds))
+    monkeypatch.setenv("MEDIAMON_RETENTION_DAYS", "100000")  # keep every sample article
+    settings = Settings()
+    record_fingerprint(settings, stories_digest(seeds))  # as an earlier run left it
+    alias = articles_alias(settings)
+    story = (seeds / "stories" / "belarus-2020-09.txt").read_text(encoding="utf-8")
+    (seeds / "stories" / "second.txt").write_text(story.replace("id: belarus-2020-09", "id: second"), "utf-8")
+
+    _, tasks = run_dag(dagbag, "mediamon_maintenance")
+    assert tasks["rescore_if_seeds_changed"] == "success"
+    hits = es.search(index=alias, size=100, source=["seed_similarity", "access"])["hits"]["hits"]
+    full = [hit for hit in hits if hit["_source"]["access"] == "full"]
+    assert full and all(
+        hit["_source"]["seed_similarity"]["second"] == hit["_source"]["seed_similarity"]["belarus-2020-09"]
+        for hit in full
+    )  # the second seed is the first under another id: the same scores
+    assert recorded_fingerprint(settings) == stories_digest(seeds)
+
+    some = full[0]["_id"]  # a score nobody would give: a second rescore would put it right
+    es.update(index=alias, id=some, doc={"seed_similarity": {"second": 0.0}}, refresh=True)
+    run_dag(dagbag, "mediamon_maintenance")  # the stories did not change since: no rescore
+    assert es.get(index=alias, id=some)["_source"]["seed_similarity"]["second"] == 0.0
 
 
 # --- mediamon_alerts ---

@@ -23,6 +23,7 @@ from mediamon.core.records import Article, build_article
 from mediamon.core.settings import PROJECT_ROOT, Settings
 from mediamon.dev.sample_news import load_items
 from mediamon.flows.indexing import index_enriched
+from mediamon.flows.maintenance import rescore_if_seeds_changed
 from mediamon.flows.rescore import RescoreError, recorded_fingerprint, rescore_articles
 from search.index_versions import ensure_articles_index
 from search.seed_fields import SeedFields, SeedUpdate, merged
@@ -230,6 +231,20 @@ def test_rescore_refuses_what_it_cannot_do(es, world, settings):
     other = replace(enricher, embedder=replace(enricher.embedder, model_id="other/model@1"))
     with pytest.raises(RescoreError, match=r"other/model@1.*run `mediamon reindex`"):
         rescore_articles(es, world["settings"], other)
+
+
+def test_the_maintenance_check_records_the_fingerprint_first_then_rescores_on_change(es, world, tmp_path):
+    local = world["settings"].model_copy(update={"data_dir": tmp_path / "data"})
+    assert rescore_if_seeds_changed(local) is None  # first run: recorded, nothing rescored
+    assert recorded_fingerprint(local) == stories_digest(local.seeds_dir)
+    assert rescore_if_seeds_changed(local) is None  # nothing changed
+    (local.seeds_dir / "stories" / "protests.txt").write_text(SECOND_FILE, encoding="utf-8")
+    try:
+        report = rescore_if_seeds_changed(local)
+        assert report is not None and report["seeds"] == [FIRST, SECOND] and report["updated"] > 0
+        assert rescore_if_seeds_changed(local) is None
+    finally:
+        (local.seeds_dir / "stories" / "protests.txt").unlink()
 
 
 def test_an_update_that_loses_a_key_is_made_in_two_steps():

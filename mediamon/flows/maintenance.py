@@ -1,5 +1,5 @@
 """Upkeep: feeds that keep failing, sources whose extraction drifted, article retention, empty batch folders of runs
-that died before they began, and reindexing when the model changed."""
+that died before they began, reindexing when the model changed, and rescoring when the seed stories changed."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from mediamon.core.feeds import FeedState
 from mediamon.core.settings import Settings
 from mediamon.flows.batches import batches_root
 from mediamon.flows.reindex import ReindexReport, reindex_articles
+from mediamon.flows.rescore import record_fingerprint, recorded_fingerprint, rescore_seeds
 from search.client import check_health, make_client
 from search.extraction_drift import SourceExtraction, extraction_by_source
 from search.feed_records import failing_since
@@ -150,3 +151,23 @@ def reindex_if_model_changed(settings: Settings) -> dict | None:
         return None
     LOG.warning("reindexing: %s", reason)
     return reindex_articles(client, settings, enricher).as_dict()
+
+
+def rescore_if_seeds_changed(settings: Settings) -> dict | None:
+    """Rescore every article when the seed stories changed since the last full rescore (their fingerprint differs
+    from the one recorded); returns the rescore's report. The first time, with no fingerprint yet, the current
+    one is recorded and nothing rescored (the articles were scored as they were indexed)."""
+    from enrich.seeds import stories_digest
+
+    client = make_client(settings)
+    check_health(client, settings.es_url)
+    digest, recorded = stories_digest(settings.seeds_dir), recorded_fingerprint(settings)
+    if recorded is None or not client.indices.exists_alias(name=articles_alias(settings)):
+        LOG.info("seed stories' fingerprint recorded: %s", digest)
+        record_fingerprint(settings, digest)
+        return None
+    if recorded == digest:
+        LOG.info("no rescore needed: the seed stories are those the articles were scored with")
+        return None
+    LOG.warning("rescoring: the seed stories changed (%s, was %s)", digest[:12], recorded[:12])
+    return rescore_seeds(settings, client).as_dict()
