@@ -214,3 +214,14 @@ def test_the_reindex_command_reports_and_prunes(es, settings, enricher, monkeypa
     said = " ".join(again.output.split())  # the console wraps long lines
     assert again.exit_code == 0 and f"{alias} now points to {alias}-v3: 3 articles copied" in said
     assert f"{alias}-v2 is kept" in said
+
+
+def test_deleting_a_prefix_deletes_more_indices_than_one_request_line_can_name(es, settings):
+    from search.index_versions import delete_prefixed
+
+    prefix = f"{settings.index_prefix}many-"
+    names = [f"{prefix}{n:02d}-{'x' * (200 - len(prefix))}" for n in range(25)]  # 25 x 200 bytes > 4,096
+    for name in names:
+        es.indices.create(index=name, settings={"number_of_shards": 1, "number_of_replicas": 0})
+    assert sorted(delete_prefixed(es, prefix)) == names
+    assert es.indices.get(index=f"{prefix}*", allow_no_indices=True) == {}
