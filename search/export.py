@@ -19,9 +19,10 @@ from typing import TextIO
 
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
+from mediamon.core.errors import UsageError
 from search.index_versions import article_fields
 from search.pit import PAGE_SIZE, pit_pages
-from search.query import NEWEST_FIRST, SearchError, SearchFilters, articles_query, es_reason
+from search.query import NEWEST_FIRST, SearchFilters, articles_query, refused
 
 FORMATS = ("csv", "jsonl")
 # A seed's own fields, read from the article's `seed_similarity.<seed>` and `seed_reasons.<seed>`.
@@ -45,7 +46,7 @@ DEFAULT_FIELDS = (
 )
 
 
-class ExportError(ValueError):
+class ExportError(UsageError):
     """An export that cannot be made as asked (a field that does not exist, a seed's field without a seed)."""
 
 
@@ -124,7 +125,7 @@ def count_selected(client: Elasticsearch, index: str, selection: Selection) -> i
     try:
         return int(client.count(index=index, query=selection.es_query())["count"])
     except (BadRequestError, NotFoundError) as exc:
-        raise SearchError(es_reason(exc.body)) from None
+        raise refused(exc, index) from None
 
 
 def write_articles(

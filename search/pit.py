@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError, TransportError
 
-from search.query import SearchError, es_reason
+from search.query import refused
 
 LOG = logging.getLogger(__name__)
 
@@ -43,14 +43,14 @@ def pit_pages(
     """Every hit of `query` on `index` (an alias or index), `page_size` at a time, in `sort` order (then the
     tiebreaker). `request` adds search parameters (`source`, `source_exclude_vectors`, `seq_no_primary_term`, …).
 
-    Raises SearchError when Elasticsearch refuses the query or the index is missing. Close the generator (or run it
-    to the end) to close the point in time: `with contextlib.closing(pit_pages(...)) as pages:`.
+    Raises SearchError when Elasticsearch refuses the query (IndexMissing when there is no index). Close the
+    generator (or run it to the end) to close the point in time: `with contextlib.closing(pit_pages(...)) as pages:`.
     """
     sort = [*(sort or []), TIEBREAKER]
     try:
         pit_id = client.open_point_in_time(index=index, keep_alive=keep_alive)["id"]
     except (BadRequestError, NotFoundError) as exc:
-        raise SearchError(es_reason(exc.body)) from None
+        raise refused(exc, index) from None
     try:
         after: list | None = None
         while True:
@@ -65,7 +65,7 @@ def pit_pages(
                     **request,
                 )
             except (BadRequestError, NotFoundError) as exc:
-                raise SearchError(es_reason(exc.body)) from None
+                raise refused(exc, index) from None
             pit_id = reply.get("pit_id", pit_id)  # the id may change from one page to the next
             hits = reply["hits"]["hits"]
             if hits:

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from enrich.annotate import annotate, load_enricher
 from enrich.seed_files import SeedRefused, add_seed_file
-from enrich.seeds import stories_digest
+from enrich.seeds import UnknownSeed, stories_digest
 from mediamon.cli import app
 from mediamon.core.records import Article, build_article
 from mediamon.core.settings import PROJECT_ROOT, Settings
@@ -26,6 +26,7 @@ from mediamon.flows.indexing import index_enriched
 from mediamon.flows.maintenance import rescore_if_seeds_changed
 from mediamon.flows.rescore import RescoreError, recorded_fingerprint, rescore_articles
 from search.index_versions import ensure_articles_index
+from search.query import SearchError
 from search.seed_fields import SeedFields, SeedUpdate, merged
 
 FIRST = "belarus-2020-09"
@@ -154,7 +155,7 @@ def test_seeds_add_checks_copies_and_shows_what_will_be_used(world, mediamon):
     assert f"next: mediamon rescore --seed {SECOND}" in said
 
     again = mediamon("seeds", "add", str(world["seed_file"]))
-    assert again.exit_code == 1 and f"a seed with id {SECOND!r} is there already" in " ".join(again.output.split())
+    assert again.exit_code == 2 and f"a seed with id {SECOND!r} is there already" in " ".join(again.output.split())
     shown = json.loads(mediamon("seeds", "add", "--replace", "--json", str(world["seed_file"])).output)
     assert shown["replaced"] is True and shown["path"] == str(placed)
     assert shown["entities"] == {"known": {e: shown["entities"]["known"][e] for e in ("belarus", "minsk", "lukashenko",
@@ -166,7 +167,7 @@ def test_a_bad_seed_file_is_refused_naming_its_line(world, mediamon, tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_text(SECOND_FILE.replace("date: 2020-08-16", "date: mid-August"), encoding="utf-8")
     done = mediamon("seeds", "add", str(bad))
-    assert done.exit_code == 1
+    assert done.exit_code == 2
     assert f"{bad}:5: date: Input should be a valid date" in " ".join(done.output.split())
     unclosed = tmp_path / "unclosed.txt"
     unclosed.write_text("---\nid: x\n", encoding="utf-8")
@@ -221,9 +222,9 @@ def test_a_removed_seeds_scores_disappear(es, world, mediamon):
 
 def test_rescore_refuses_what_it_cannot_do(es, world, settings):
     enricher = load_enricher(world["settings"])
-    with pytest.raises(RescoreError, match="no seed story 'nope'"):
+    with pytest.raises(UnknownSeed, match="unknown seed 'nope'; the seeds are: belarus-2020-09"):
         rescore_articles(es, world["settings"], enricher, seed="nope")
-    with pytest.raises(RescoreError, match="cannot be read: failed to parse date field"):
+    with pytest.raises(SearchError, match="failed to parse date field"):
         rescore_articles(es, world["settings"], enricher, since="last tuesday")
     empty = world["settings"].model_copy(update={"index_prefix": f"{settings.index_prefix}rescore-none-"})
     with pytest.raises(RescoreError, match="nothing has been indexed"):

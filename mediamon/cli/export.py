@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -9,19 +11,14 @@ from typing import Annotated
 import typer
 
 from mediamon.cli.app import app
-from mediamon.cli.common import console, fail, healthy_client
+from mediamon.cli.common import console, fail, healthy_client, progress_bars
+from mediamon.core.errors import UsageError
 from mediamon.core.settings import get_settings
 
 
 class Format(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
-
-
-def usage_error(message: str) -> typer.Exit:
-    """A request that cannot be carried out as written: one line, exit code 2."""
-    fail(message)
-    return typer.Exit(code=2)
 
 
 @app.command("export")
@@ -44,42 +41,35 @@ def export(
         typer.Option(help="Comma-separated fields (default: id, url, title, outlet, published_at, language, …)."),
     ] = None,
 ) -> None:
-    """Export every matching article (no cap) as CSV or JSON Lines; Kibana's saved searches are the in-browser way."""
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
+    """Export every matching article (no cap) as CSV or JSON Lines; Kibana's saved searches are the in-browser way.
+    A bad field, an unknown seed or a query Elasticsearch refuses is one line and exit code 2."""
+    from enrich.seeds import find_seed, load_seeds
     from search.export import ExportError, Selection, count_selected, export_articles, export_fields
     from search.index_versions import articles_alias
-    from search.query import SearchError, make_filters
+    from search.query import make_filters
 
     if (seed is None) == (query is None):
-        raise usage_error("give exactly one of --seed and --query")
+        raise UsageError("give exactly one of --seed and --query")
     try:
         chosen = export_fields(fields.split(",") if fields is not None else None, seed)
     except ExportError as exc:
-        raise usage_error(escape(f"--fields: {exc}")) from None
+        raise UsageError(f"--fields: {exc}") from None
     settings = get_settings()
+    if seed is not None:
+        find_seed(load_seeds(settings.seeds_dir), seed)
     client = healthy_client(settings)
     index = articles_alias(settings)
     selection = Selection(seed=seed, query=query or "*", filters=make_filters(since, until, lang, outlet, topic))
-    shown = output is not None and console.is_terminal  # standard output carries the data: no bar there
+    total = count_selected(client, index, selection)
     try:
-        with Progress(
-            TextColumn("exporting"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-            disable=not shown,
-        ) as progress:
-            task = progress.add_task("export", total=count_selected(client, index, selection) if shown else None)
+        with progress_bars(False) as progress:  # on stderr, when it is a terminal: stdout may carry the export
             count = export_articles(
-                client, index, selection, chosen, fmt.value, output, lambda done: progress.update(task, completed=done)
+                client, index, selection, chosen, fmt.value, output, lambda done: progress("articles", done, total)
             )
-    except SearchError as exc:
-        raise fail(escape(f"export refused: {exc}")) from None
+    except BrokenPipeError:  # the reader of standard output went away (`| head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
     except OSError as exc:
-        raise fail(escape(f"cannot write {output}: {exc}")) from None
+        raise fail(f"cannot write {output or 'to standard output'}: {exc}") from None
     if output is not None:
-        console.print(f"{count} articles written to {escape(str(output))}", highlight=False)
+        console.print(f"{count} articles written to {output}")

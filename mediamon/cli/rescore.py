@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from mediamon.cli.app import app
-from mediamon.cli.common import JsonFlag, console, fail, healthy_client
+from mediamon.cli.common import JsonFlag, console, healthy_client, progress_bars, say
 from mediamon.core.settings import get_settings
+
+SHOWN_FAILURES = 20
 
 
 @app.command("rescore")
@@ -24,31 +26,24 @@ def rescore(
 ) -> None:
     """Recompute seed scores, matched seeds and reasons of the indexed articles, without fetching them again; the
     scores of seeds no longer in the seeds folder are removed. Running it twice changes nothing."""
-    from rich.markup import escape
-    from rich.progress import Progress
-
-    from mediamon.flows.rescore import RescoreError, articles_in_scope, rescore_seeds
+    from mediamon.flows.rescore import articles_in_scope, rescore_seeds
 
     settings = get_settings()
     client = healthy_client(settings)
-    try:
-        with Progress(console=console, transient=True, disable=not console.is_terminal or as_json) as progress:
-            task = progress.add_task("rescoring articles", total=articles_in_scope(client, settings, since))
-            report = rescore_seeds(settings, client, seed, since, lambda done: progress.update(task, completed=done))
-    except RescoreError as exc:
-        raise fail(escape(str(exc))) from None
+    total = articles_in_scope(client, settings, since)
+    with progress_bars(as_json) as progress:
+        report = rescore_seeds(settings, client, seed, since, lambda done: progress("articles", done, total))
     if as_json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
         return
-    seeds = ", ".join(report.seeds) or "no seed"
     console.print(
-        f"{report.alias}: {report.scanned} articles read, scored for {seeds}: {report.updated} updated, "
-        f"{report.unchanged} already right, {len(report.failed)} failed, in {report.seconds} s",
-        highlight=False,
+        f"{report.alias}: {report.scanned} articles read, scored for {', '.join(report.seeds) or 'no seed'}: "
+        f"{report.updated} updated, {report.unchanged} already right, {len(report.failed)} failed, "
+        f"in {report.seconds} s"
     )
     if report.cleared:
         console.print(f"scores removed of seeds no longer in the seeds folder: {', '.join(report.cleared)}")
-    for doc_id, reason in list(report.failed.items())[:20]:
-        console.print(f"[yellow]not rescored[/yellow] {escape(doc_id)}: {escape(reason)}", highlight=False)
-    if len(report.failed) > 20:
-        console.print(f"… and {len(report.failed) - 20} more (`--json` lists them all)")
+    for doc_id, reason in list(report.failed.items())[:SHOWN_FAILURES]:
+        say(("not rescored ", "yellow"), f"{doc_id}: {reason}")
+    if len(report.failed) > SHOWN_FAILURES:
+        console.print(f"… and {len(report.failed) - SHOWN_FAILURES} more (`--json` lists them all)")

@@ -26,12 +26,13 @@ import numpy as np
 from elasticsearch import BadRequestError, Elasticsearch
 
 from enrich.annotate import Enricher, SeedScores, rescore
-from enrich.seeds import stories_digest
+from enrich.seeds import find_seed, stories_digest
+from mediamon.core.errors import MediamonError
 from mediamon.core.settings import Settings
 from search.documents import article_from_document
 from search.index_versions import articles_alias, reindex_needed
 from search.pit import pit_pages
-from search.query import SearchError, es_reason
+from search.query import es_reason
 from search.seed_fields import (
     READ,
     SeedFields,
@@ -48,8 +49,8 @@ ATTEMPTS = 3  # an article written by another process meanwhile is read again an
 FINGERPRINTS = "seed-fingerprints.json"
 
 
-class RescoreError(RuntimeError):
-    """Rescoring cannot start: no articles, vectors of another model (reindex), an unknown seed, a bad date."""
+class RescoreError(MediamonError):
+    """Rescoring cannot start: no articles, or vectors of another model (`mediamon reindex` first)."""
 
 
 @dataclass(slots=True)
@@ -84,8 +85,9 @@ def rescore_articles(
     only `seed`'s (a seed removed from the folder: its scores go). `progress` is called with the number of articles
     read after each page.
 
-    Raises RescoreError when there is nothing to rescore, when the articles' vectors are another model's (run
-    `mediamon reindex`), or when `seed` is neither a seed story nor scored in any article.
+    Raises RescoreError when there is nothing to rescore or the articles' vectors are another model's (run
+    `mediamon reindex`), UnknownSeed when `seed` is neither a seed story nor scored in any article, SearchError
+    for a `since` Elasticsearch refuses.
     """
     started = time.perf_counter()
     alias = articles_alias(settings)
@@ -101,28 +103,25 @@ def rescore_articles(
     current = [profile.seed.id for profile in enricher.profiles]
     if seed is not None:
         if seed not in current and seed not in seeds_in_index(client, alias):
-            raise RescoreError(f"no seed story {seed!r} in {settings.seeds_dir / 'stories'}, nor scores of it")
+            find_seed([profile.seed for profile in enricher.profiles], seed)  # raises UnknownSeed, naming the seeds
         enricher = dataclasses.replace(enricher, profiles=[p for p in enricher.profiles if p.seed.id == seed])
     report = RescoreReport(alias=alias, model=model, seeds=[p.seed.id for p in enricher.profiles])
     cleared: set[str] = set()
     pages = pit_pages(client, alias, rescore_query(since), page_size=PAGE, **READ)
-    try:
-        with closing(pages):
-            for page in pages:
-                hits = page.hits
-                for _ in range(ATTEMPTS):
-                    conflicts = _rescore_hits(client, hits, enricher, seed, report, cleared)
-                    if not conflicts:
-                        break
-                    hits = read_again(client, alias, conflicts)
-                else:
-                    for doc_id in conflicts:
-                        report.failed[doc_id] = f"written by another process during each of {ATTEMPTS} attempts"
-                report.scanned += len(page.hits)
-                if progress:
-                    progress(report.scanned)
-    except SearchError as exc:
-        raise RescoreError(f"the articles cannot be read: {exc}") from None
+    with closing(pages):
+        for page in pages:
+            hits = page.hits
+            for _ in range(ATTEMPTS):
+                conflicts = _rescore_hits(client, hits, enricher, seed, report, cleared)
+                if not conflicts:
+                    break
+                hits = read_again(client, alias, conflicts)
+            else:
+                for doc_id in conflicts:
+                    report.failed[doc_id] = f"written by another process during each of {ATTEMPTS} attempts"
+            report.scanned += len(page.hits)
+            if progress:
+                progress(report.scanned)
     client.indices.refresh(index=alias)
     report.cleared = sorted(cleared)
     report.seconds = round(time.perf_counter() - started, 1)
