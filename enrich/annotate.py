@@ -122,6 +122,7 @@ def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
                 language_confidence=language.confidence,
                 embedding=tuple(float(x) for x in vectors[row]),
                 model=enricher.embedder.model_id,
+                embed_backend=enricher.embedder.backend,
                 topics=signals.topics,
                 topic_scores={t: round(s, 3) for t, s in signals.topic_scores.items() if s > 0},
                 topic_terms={t: terms for t, terms in signals.matched_terms.items() if terms},
