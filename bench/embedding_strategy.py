@@ -170,8 +170,8 @@ def main() -> None:
     )
 
     leads = [embedding_text(a.title, a.description, a.body) for a in pool]
-    tokenizer = embedder.model.tokenizer
-    limit = embedder.model.max_seq_length
+    tokenizer = embedder.encoder.tokenizer
+    limit = embedder.encoder.max_seq_length
     truncated = sum(len(tokenizer(t, verbose=False)["input_ids"]) > limit for t in leads)
     seconds: dict[str, float] = {}
     lead_vectors = cached_vectors(settings, f"{embedder.model_id}-lead", leads, timed(embedder.encode, seconds, "lead"))

