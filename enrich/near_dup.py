@@ -39,13 +39,13 @@ def shingles(tokens: Sequence[str], size: int = SHINGLE_SIZE) -> list[str]:
     return [" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)]
 
 
-def _feature_hash(feature: str) -> int:
-    return int.from_bytes(hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest(), "big")
-
-
 def simhash(features: Iterable[str]) -> int:
-    """64-bit SimHash of `features`, each counted once per occurrence; stable across runs and machines."""
-    hashes = np.fromiter((_feature_hash(f) for f in features), dtype=np.uint64)
+    """64-bit SimHash of `features`, each counted once per occurrence; stable across runs and machines.
+
+    Each feature's hash is the big-endian 8-byte BLAKE2b digest, read in one go as an array (no int per feature).
+    """
+    digests = b"".join(hashlib.blake2b(f.encode("utf-8"), digest_size=8).digest() for f in features)
+    hashes = np.frombuffer(digests, dtype=">u8").astype(np.uint64)
     if not hashes.size:
         return 0
     bits = (hashes[:, None] >> np.arange(BITS, dtype=np.uint64)) & np.uint64(1)

@@ -74,9 +74,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def write_jsonl(path: Path, rows: Iterable[dict]) -> int:
-    """Write rows as gzipped JSON lines; returns how many."""
+    """Write rows as gzipped JSON lines (the fastest level: these files live minutes); returns how many."""
     lines = [json.dumps(row, ensure_ascii=False) for row in rows]
-    _atomic_write(path, gzip.compress(("\n".join(lines) + "\n" if lines else "").encode("utf-8"), compresslevel=5))
+    _atomic_write(path, gzip.compress(("\n".join(lines) + "\n" if lines else "").encode("utf-8"), compresslevel=1))
     return len(lines)
 
 
