@@ -105,10 +105,11 @@ class TorchEncoder:
 def load_torch(source: str, precision: Literal["fp32", "bf16"]) -> TorchEncoder:
     """A sentence-transformers model (a folder or a hub name) on the CPU, its weights in `precision`."""
     import torch
-    from sentence_transformers import SentenceTransformer
+
+    from enrich.st_model import load_sentence_transformer
 
     kwargs = {"dtype": torch.bfloat16} if precision == "bf16" else {}
-    return TorchEncoder(SentenceTransformer(source, device="cpu", model_kwargs=kwargs))
+    return TorchEncoder(load_sentence_transformer(source, model_kwargs=kwargs))
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,9 +109,10 @@ def export_fp32(source: str, model_name: str, revision: str | None, target: Path
     def build(folder: Path) -> None:
         import openvino as ov
         import torch
-        from sentence_transformers import SentenceTransformer
 
-        st = SentenceTransformer(source, device="cpu")
+        from enrich.st_model import load_sentence_transformer
+
+        st = load_sentence_transformer(source)
         tokenizer = st.tokenizer
         inputs = tuple(name for name in INPUTS if name in tokenizer.model_input_names)
 

@@ -102,7 +102,7 @@ def test_the_cli_shows_the_drift_of_the_last_days_and_exits_1(settings, es, monk
         get_settings.cache_clear()
     assert table.exit_code == 1 and "redesigned" in table.output and "100% -> 0%" in table.output
     assert as_json.exit_code == 1
-    assert json.loads(as_json.output)[0]["drift"] == ["body extracted 100% -> 0%"]
+    assert json.loads(as_json.stdout)[0]["drift"] == ["body extracted 100% -> 0%"]
     assert longer.exit_code == 0  # one 30-day window holds both weeks: nothing to compare it with
 
 

@@ -70,7 +70,7 @@ def test_similar_and_tag_commands_on_the_imported_set(imported, monkeypatch, tmp
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
-    matches = json.loads(result.output)
+    matches = json.loads(result.stdout)
     assert matches[0]["language"] == "ru" and matches[0]["url"] == "https://archive.example.org/ru/1"
     assert "belarus-2020-09" in matches[0]["matched_seeds"]
     reasons = matches[0]["reasons"]  # every score comes with its reasons
@@ -82,14 +82,14 @@ def test_similar_and_tag_commands_on_the_imported_set(imported, monkeypatch, tmp
     text.write_text(LINES[0]["title"] + "\n" + LINES[0]["body"], encoding="utf-8")
     tagged = CliRunner().invoke(app, ["tag", "--text-file", str(text), "--json"])
     assert tagged.exit_code == 0, tagged.output
-    result = json.loads(tagged.output)
+    result = json.loads(tagged.stdout)
     assert {"belarus", "belarus.russia"} <= set(result["topics"])
     assert {"lukashenko", "putin", "union-state"} <= set(result["entities"])
     assert result["landmarks"] == {}
 
     text.write_text("Лукашенко о санкциях\nСанкции введены из-за войны в Украине.", encoding="utf-8")
     tagged = CliRunner().invoke(app, ["tag", "--text-file", str(text), "--json"])
-    assert json.loads(tagged.output)["landmarks"] == {"russia-invasion-of-ukraine": "2022-02-24"}
+    assert json.loads(tagged.stdout)["landmarks"] == {"russia-invasion-of-ukraine": "2022-02-24"}
 
 
 def test_similar_to_a_text_file_and_to_a_url(imported, monkeypatch, tmp_path):
@@ -117,9 +117,9 @@ def test_similar_to_a_text_file_and_to_a_url(imported, monkeypatch, tmp_path):
     finally:
         get_settings.cache_clear()
     assert by_text.exit_code == 0, by_text.output
-    assert json.loads(by_text.output)[0]["url"] == "https://archive.example.org/en/4"
+    assert json.loads(by_text.stdout)[0]["url"] == "https://archive.example.org/en/4"
     assert by_url.exit_code == 0, by_url.output
-    assert json.loads(by_url.output)[0]["url"] == "https://archive.example.org/en/2"
+    assert json.loads(by_url.stdout)[0]["url"] == "https://archive.example.org/en/2"
     assert both.exit_code == 2 and "exactly one" in both.output  # options that do not go together: usage
 
 

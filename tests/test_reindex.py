@@ -209,9 +209,9 @@ def test_the_reindex_command_reports_and_prunes(es, settings, enricher, monkeypa
     finally:
         get_settings.cache_clear()
     assert copied.exit_code == 0, copied.output
-    report = json.loads(copied.output)
+    report = json.loads(copied.stdout)
     assert (report["target"], report["copied"], report["reembedded"]) == (f"{alias}-v2", 3, 0)
-    assert json.loads(pruned.output) == {"deleted": [f"{alias}-v1"]}
+    assert json.loads(pruned.stdout) == {"deleted": [f"{alias}-v1"]}
     said = " ".join(again.output.split())  # the console wraps long lines
     assert again.exit_code == 0 and f"{alias} now points to {alias}-v3: 3 articles copied" in said
     assert f"{alias}-v2 is kept" in said

@@ -179,7 +179,7 @@ def test_a_bad_seed_file_is_refused_naming_its_line(world, mediamon, tmp_path):
 def test_rescore_since_a_date_rescores_only_the_articles_of_those_days(es, world, mediamon):
     done = mediamon("rescore", "--seed", SECOND, "--since", SINCE, "--json")
     assert done.exit_code == 0, done.output
-    report = json.loads(done.output)
+    report = json.loads(done.stdout)
     now = seed_fields(es, world["alias"])
     recent = {doc_id for doc_id, f in now.items() if SECOND in f["seed_similarity"]}
     cutoff = datetime.fromisoformat(SINCE).replace(tzinfo=UTC)
@@ -194,14 +194,14 @@ def test_seeds_add_and_rescore_give_what_indexing_with_both_seeds_gives(es, worl
     assert without_versions(seed_fields(es, world["alias"])) == world["expected"]
     # the seed's scores are the same whether one seed or all are rescored
     full = mediamon("rescore", "--json")
-    assert json.loads(full.output)["updated"] == 0
+    assert json.loads(full.stdout)["updated"] == 0
     assert recorded_fingerprint(world["settings"]) == stories_digest(world["settings"].seeds_dir)
 
 
 def test_rescoring_twice_changes_nothing(es, world, mediamon):
     first = seed_fields(es, world["alias"])
     done = mediamon("rescore", "--json")
-    report = json.loads(done.output)
+    report = json.loads(done.stdout)
     assert (report["updated"], report["unchanged"], report["failed"]) == (0, len(first), {})
     assert seed_fields(es, world["alias"]) == first  # not even a new version of any article
 
@@ -210,7 +210,7 @@ def test_a_removed_seeds_scores_disappear(es, world, mediamon):
     (world["settings"].seeds_dir / "stories" / f"{SECOND}.txt").unlink()
     done = mediamon("rescore", "--json")
     assert done.exit_code == 0, done.output
-    report = json.loads(done.output)
+    report = json.loads(done.stdout)
     assert report["cleared"] == [SECOND] and report["seeds"] == [FIRST]
     after = seed_fields(es, world["alias"])
     assert without_versions(after) == without_versions(world["before"])  # as indexed with the first seed alone

@@ -214,7 +214,7 @@ def test_cli_search_json(index: str, search_settings: Settings, cli_settings) ->
     cli_settings(index_prefix=search_settings.index_prefix)
     result = CliRunner().invoke(cli.app, ["search", "Putin", "--lang", "de", "--lang", "ru", "--json"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = json.loads(result.stdout)
     assert [row["id"] for row in rows] == ["d6"]
     assert rows[0]["highlights"]["title"] == ["Lukaschenko und <em>Putin</em> einigen sich auf Kredit"]
 
