@@ -67,8 +67,8 @@ def paradigm(word: str, lang: str) -> Paradigm:
             return _p(w, w[:-1], ["ої", "у", "ою"], stem=False)
         if re.search("(ський|цький|ий)$", w) and len(w) > 5:
             return _p(w, w[:-2], ["ого", "ому", "им", "ім", "а", "ої", "у", "ою", "і", "их", "ими"])
-        if re.search("(ова|ева|єва|іна|ина)$", w):
-            return _p(w, w[:-1], ["ої", "у", "ою"], stem=False)
+        if re.search("(ова|ева|єва|іна|ина)$", w):  # a noun in -ина (Туреччина) has the genitive -и
+            return _p(w, w[:-1], ["ої", "у", "ою"] + (["и"] if w.endswith("ина") else []), stem=False)
         if re.search("(ов|ев|єв|ін|ин)$", w):
             return _p(w, w, ["а", "у", "ові", "им", "ім"])
         if w.endswith("ко"):

@@ -44,6 +44,7 @@ def seeds_show(seed_id: str, as_json: JsonFlag = False) -> None:
         "summaries": seed.summaries,
         "entities": list(seed.entities),
         "topics": list(seed.topics),
+        "main_topic": seed.main_topic,
         "text": seed.text,
     }
     if as_json:
