@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -115,6 +114,7 @@ def karabakh_check(articles: list[BenchArticle], settings: Settings, seed_id: st
     labels = grades(seed_id)
     ids = {m.id: name for name, m in made.items()}
     found: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(dict)
+    surfaces_of: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for a in articles:
         text = article_text(a)
         for mention in tagger.gazetteer.mentions(text):
@@ -122,9 +122,10 @@ def karabakh_check(articles: list[BenchArticle], settings: Settings, seed_id: st
                 found[(mention.entity, mention.alias)].setdefault(a.id, []).append(
                     context(text, mention.start, mention.end)
                 )
+                surfaces_of[(mention.entity, mention.alias)][mention.surface] += 1
     rows = []
     for (eid, alias), hits in sorted(found.items(), key=lambda kv: -len(kv[1])):
-        surfaces = Counter(re.search(r"\[(.*?)\]", c).group(1) for cs in hits.values() for c in cs)
+        surfaces = surfaces_of[(eid, alias)]
         rows.append(
             {
                 "entity": eid,
