@@ -176,7 +176,7 @@ def _generate(name: str, entity_id: str, seed: Seed, base: Gazetteer, cache: Ali
     return GeneratedEntity(name, entity_id, made.kind, aliases, tuple(dropped), made.readings)
 
 
-def _generated_of(seed: Seed, base: Gazetteer, taken: set[str], cache: AliasCache) -> dict[str, GeneratedEntity]:
+def _generated_of(seed: Seed, base: Gazetteer, cache: AliasCache) -> dict[str, GeneratedEntity]:
     out: dict[str, GeneratedEntity] = {}
     for name in seed.entities:
         if known_entity(name, base) is not None:
@@ -187,7 +187,7 @@ def _generated_of(seed: Seed, base: Gazetteer, taken: set[str], cache: AliasCach
                 )
             continue
         slug = entity_slug(name)
-        if slug in base.entities or slug in taken:
+        if slug in base.entities:
             slug = f"{slug}-{seed.id}"
         out[name] = _generate(name, slug, seed, base, cache)
     return out
@@ -203,7 +203,7 @@ def generated_aliases(
     try:
         return {
             name: {lang: list(forms) for lang, forms in made.aliases.items()}
-            for name, made in _generated_of(seed, gazetteer, set(), cache).items()
+            for name, made in _generated_of(seed, gazetteer, cache).items()
         }
     finally:
         cache.save()
@@ -215,7 +215,7 @@ def seed_entities(seeds: Sequence[Seed], gazetteer: Gazetteer, cache_dir: Path |
     generated: dict[str, dict[str, GeneratedEntity]] = {}
     by_id: dict[str, GeneratedEntity] = {}
     for seed in seeds:
-        mine = _generated_of(seed, gazetteer, set(), cache)
+        mine = _generated_of(seed, gazetteer, cache)
         for made in mine.values():
             other = by_id.setdefault(made.id, made)
             if other.aliases != made.aliases:  # two seeds name it with different overrides: keep them apart
