@@ -107,7 +107,7 @@ class NameAliases:
 
 
 def _with_case_forms(
-    lang: str, noms: list[str], report_rejected: list[str], known: set[str], name_zipf: float
+    lang: str, noms: list[str], report_rejected: list[str], known: set[str], stem_zipf: float
 ) -> list[str]:
     """The nominatives `noms` of one language with a stem where one is safe, else their case forms."""
     out: list[str] = []
@@ -121,7 +121,7 @@ def _with_case_forms(
             if letters < MIN_STEM:
                 report_rejected.append(f"{lang}: {title(p.stem)}* - stem shorter than {MIN_STEM} letters, forms listed")
             else:
-                caught = stem_catches(p.stem, p.endings, known, name_zipf)
+                caught = stem_catches(p.stem, p.endings, known, stem_zipf)
                 if caught:
                     shown = ", ".join(f"{w} ({lg} {z:.1f})" for lg, w, z in caught[:4])
                     report_rejected.append(f"{lang}: {title(p.stem)}* - would catch {shown}; forms listed")
@@ -146,9 +146,17 @@ def _with_case_forms(
 
 
 def _guarded(
-    lang: str, spellings: list[str], name_zipf: float, input_keys: set[str], known: set[str], dropped: list[str]
+    lang: str,
+    spellings: list[str],
+    name_zipf: float,
+    input_keys: set[str],
+    known: set[str],
+    dropped: list[str],
+    stem_zipf: float = 0.0,
 ) -> list[str]:
-    """`spellings` of one language with their case forms or stems, without the common words."""
+    """`spellings` of one language with their case forms or stems, without the common words. `stem_zipf`: how
+    frequent the name counts as when judging what a stem catches (0: every common word counts; a country's own
+    frequency, so that its stem may catch its rarer derivatives)."""
     kept = []
     for s in spellings:
         hit = None if key(s) in input_keys else common_word(s, name_zipf)
@@ -159,7 +167,7 @@ def _guarded(
         else:
             kept.append(s)
     clean = []
-    for a in _with_case_forms(lang, kept, dropped, known, name_zipf):
+    for a in _with_case_forms(lang, kept, dropped, known, stem_zipf):
         hit = None if a.endswith("*") or key(a) in input_keys else common_word(a, name_zipf)
         if hit:
             dropped.append(f"{lang}: {a} - case form is a common word ({hit[0]} zipf {hit[1]:.1f})")
@@ -256,7 +264,7 @@ def country_aliases(name: str, code: str) -> NameAliases:
     for lang, names in spellings.items():
         single = [n for n in names if " " not in n]
         aliases[lang] = tuple(
-            _guarded(lang, single, name_zipf, input_keys, known, dropped) + [n for n in names if " " in n]
+            _guarded(lang, single, name_zipf, input_keys, known, dropped, name_zipf) + [n for n in names if " " in n]
         )
     return NameAliases(name, "country", aliases, tuple(dropped))
 

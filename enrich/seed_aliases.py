@@ -85,7 +85,7 @@ def known_entity(name: str, gazetteer: Gazetteer) -> str | None:
 
 
 # Bump when a change to enrich/aliases.py, translit.py, inflect.py or wordguard.py changes what is generated.
-ALIASES_VERSION = 2
+ALIASES_VERSION = 3
 
 
 class AliasCache:

@@ -60,8 +60,9 @@ def stem_catches(
 ) -> list[tuple[str, str, float]]:
     """Common words (lang, word, zipf) the stem would match that are neither the name's forms (its `endings`, its
     other `known` spellings) nor derivatives: frequent words (FREQUENT_ZIPF), and rarer ones (from COMMON_ZIPF)
-    more frequent than the name (`name_zipf`) by NAME_MARGIN; a word as rare as the name is most likely a form of
-    it (Азербайджан* -> азербайджанцев), while Franc* of France would catch Francis."""
+    more frequent than the name (`name_zipf`) by NAME_MARGIN. A country passes its own frequency, since a word as
+    rare as a country's name is most likely a form of it (Азербайджан* -> азербайджанцев), while Franc* of France
+    would catch Francis; a person or a place passes 0, so that Жадан* cannot catch the Ukrainian жадання."""
     s = key(stem)
     caught = []
     for lang in guard_languages(stem):
