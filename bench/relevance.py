@@ -1,11 +1,14 @@
-"""Seed relevance on the real news of the seed's weeks (`../shared/bench/news`), next to the naive baselines.
+"""Seed relevance on the real news of the seeds' weeks (`../shared/bench/news`), next to the naive baselines.
 
     .venv/bin/python -m bench.relevance [--seed belarus-2020-09] [--json out.json]
 
-Ranks the whole pool (and its multilingual part alone) against the seed, reports nDCG@10/@50 and recall@50 of
-grade >= 2 for: a multilingual Belarus keyword count, the model on the seed's own text, the model on the seed's
-English summary, that summary gated by the keyword match, and mediamon's relevance. Then topic tagging
-precision/recall/F1 and, on `pairs.jsonl`, Pearson r of similarity with the human score per language pair.
+Ranks the whole pool (and its multilingual part alone) against every seed with labels — `belarus-2020-09`
+(`labels.jsonl` of the bench) and `karabakh-2020-09` (our own grades, `bench/labels/karabakh-2020-09.jsonl`) — and
+reports nDCG@10/@50 and recall@50 of grade >= 2 for: a multilingual keyword count of the seed's names (each seed's
+own list), the model on the seed's own text, the model on the seed's English summary, that summary gated by the
+keyword match, and mediamon's relevance, all in one run. Then, for `--seed`: the timeline check, the match point
+and the threshold table; topic tagging precision/recall/F1; and, on `pairs.jsonl`, Pearson r of similarity with
+the human score per language pair.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import re
 import time
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -35,12 +39,32 @@ BASELINE_STEMS = re.compile(
     r"|lukash|lukasch|łukasz|loukach|loekasj|лукаш|minsk|минск|мінск|tsikhan|tikhanov|cichanou|тихановск|ціханоў",
     re.IGNORECASE,
 )
+# The same for the Karabakh seed: its places and people in the usual spellings of en, de, fr, it, pl and ru.
+KARABAKH_STEMS = re.compile(
+    r"armeni|arméni|armeno|armena|ormia|армени|армян|azerbai|aserbaid|azerbaïd|azerbaig|azerbejd|azeri|азербайдж"
+    r"|karabakh|karabach|karabagh|карабах|nagorn|нагорн|artsakh|arzach|arcach|арцах|stepanakert|степанакерт"
+    r"|yerevan|eriwan|erevan|erywa|ереван|aliyev|alijew|aliev|алиев|pashinyan|paschinjan|pachinian|paszynian|пашинян",
+    re.IGNORECASE,
+)
+SEED_STEMS = {"belarus-2020-09": BASELINE_STEMS, "karabakh-2020-09": KARABAKH_STEMS}
+SEED_LABELS = Path(__file__).parent / "labels"  # <seed id>.jsonl: grades of our own beyond the bench's labels
 MULTILINGUAL = "semeval2023_task3"
 
 
-def keyword_counts(articles: list[BenchArticle]) -> np.ndarray:
-    """Baseline: how often the Belarus stems occur in title, standfirst and body."""
-    return np.array([len(BASELINE_STEMS.findall(f"{a.title} {a.description} {a.body}")) for a in articles], float)
+def keyword_counts(articles: list[BenchArticle], stems: re.Pattern[str] = BASELINE_STEMS) -> np.ndarray:
+    """Baseline: how often the seed's stems (Belarus's by default) occur in title, standfirst and body."""
+    return np.array([len(stems.findall(f"{a.title} {a.description} {a.body}")) for a in articles], float)
+
+
+def seed_grades(seed_id: str, articles: list[BenchArticle]) -> list[int]:
+    """Each article's grade for the seed: from `bench/labels/<seed>.jsonl` when there is one (0 when unlisted),
+    else the bench's own labels (the Belarus seed's)."""
+    path = SEED_LABELS / f"{seed_id}.jsonl"
+    if not path.exists():
+        return [a.grade for a in articles]
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    grades = {row["id"]: int(row["grade"]) for row in rows}
+    return [grades.get(a.id, 0) for a in articles]
 
 
 def bench_signals(articles: list[BenchArticle], cosines: np.ndarray, enricher: Enricher) -> list[ArticleSignals]:
@@ -141,9 +165,11 @@ def fit_match_point(raw_scores: np.ndarray, articles: list[BenchArticle]) -> dic
     return {"best_grade0": unrelated, "worst_grade2": story, "match_point": round((unrelated + story) / 2, 2)}
 
 
-def evaluate(name: str, scores: np.ndarray, articles: list[BenchArticle]) -> dict[str, object]:
-    """Metrics of one scoring over the whole pool and over its multilingual part."""
-    grades = [a.grade for a in articles]
+def evaluate(
+    name: str, scores: np.ndarray, articles: list[BenchArticle], grades: list[int] | None = None
+) -> dict[str, object]:
+    """Metrics of one scoring over the whole pool and over its multilingual part (`grades`: the bench's labels)."""
+    grades = [a.grade for a in articles] if grades is None else grades
     multi = [i for i, a in enumerate(articles) if a.collection == MULTILINGUAL]
     whole = ranking_metrics(scores.tolist(), grades)
     part = ranking_metrics(scores[multi].tolist(), [grades[i] for i in multi])
@@ -160,6 +186,37 @@ def load_pool(settings: Settings, seed_id: str) -> tuple[list[BenchArticle], Enr
     return articles, enricher, profile, vectors
 
 
+def rank_seed(
+    profile: SeedProfile,
+    articles: list[BenchArticle],
+    vectors: np.ndarray,
+    signals: list[ArticleSignals],
+    enricher: Enricher,
+) -> list[dict[str, object]]:
+    """The ranking of every method for one seed, graded by that seed's labels."""
+    seed, embedder = profile.seed, enricher.embedder
+    grades = seed_grades(seed.id, articles)
+    cosines = (vectors @ profile.vectors.T).max(axis=1)
+    mine = [replace(s, cosines=np.array([c])) for s, c in zip(signals, cosines, strict=True)]
+    keywords = keyword_counts(articles, SEED_STEMS[seed.id])
+    seed_text = embedder.encode([f"{seed.title}\n{seed.text}"])[0]
+    summary = embedder.encode([seed.summaries["en"]])[0]
+    label = seed.id.split("-")[0].capitalize()
+    return [
+        evaluate(f"{label} keyword count (baseline)", keywords, articles, grades),
+        evaluate(f"model, seed's own text ({seed.language})", vectors @ seed_text, articles, grades),
+        evaluate("model, English summary", vectors @ summary, articles, grades),
+        evaluate("keyword-gated model, English summary", (vectors @ summary) + (keywords > 0), articles, grades),
+        evaluate(
+            "mediamon relevance without the timeline's landmarks",
+            mediamon_scores(profile, [replace(s, landmarks={}) for s in mine], enricher.relevance_model),
+            articles,
+            grades,
+        ),
+        evaluate("mediamon relevance", mediamon_scores(profile, mine, enricher.relevance_model), articles, grades),
+    ]
+
+
 def main() -> None:
     parser = seed_bench_parser(__doc__)
     args = parser.parse_args()
@@ -174,32 +231,31 @@ def main() -> None:
     start = time.perf_counter()
     signals = bench_signals(articles, cosines, enricher)
     console.print(f"language, entities and topics of {len(articles)} articles in {time.perf_counter() - start:.0f} s")
-    keywords = keyword_counts(articles)
-    seed_text = embedder.encode([f"{seed.title}\n{seed.text}"])[0]
-    summary = embedder.encode([seed.summaries["en"]])[0]
-    results = [
-        evaluate("Belarus keyword count (baseline)", keywords, articles),
-        evaluate(f"model, seed's own text ({seed.language})", vectors @ seed_text, articles),
-        evaluate("model, English summary", vectors @ summary, articles),
-        evaluate("keyword-gated model, English summary", (vectors @ summary) + (keywords > 0), articles),
-        evaluate(
-            "mediamon relevance without the timeline's landmarks",
-            mediamon_scores(profile, [replace(s, landmarks={}) for s in signals], enricher.relevance_model),
-            articles,
-        ),
-        evaluate("mediamon relevance", mediamon_scores(profile, signals, enricher.relevance_model), articles),
-    ]
-    table = Table(title=f"Seed {seed.id}: ranking on {len(articles)} articles ({embedder.model_id})")
-    for column in ("method", "nDCG@10", "nDCG@50", "recall@50", "multi nDCG@10", "multi nDCG@50"):
-        table.add_column(column)
-    for r in results:
-        w, m = r["whole"], r["multilingual"]
-        table.add_row(
-            str(r["method"]),
-            *(f"{w[k]:.3f}" for k in ("ndcg@10", "ndcg@50", "recall@50")),
-            *(f"{m[k]:.3f}" for k in ("ndcg@10", "ndcg@50")),
+    ranked = [p for p in enricher.profiles if p.seed.id in SEED_STEMS]
+    rankings = {p.seed.id: rank_seed(p, articles, vectors, signals, enricher) for p in ranked}
+    for seed_id, results in rankings.items():
+        relevant = sum(1 for g in seed_grades(seed_id, articles) if g >= 2)
+        multi = sum(
+            1
+            for a, g in zip(articles, seed_grades(seed_id, articles), strict=True)
+            if g >= 2 and a.collection == MULTILINGUAL
         )
-    console.print(table)
+        table = Table(
+            title=f"Seed {seed_id}: ranking on {len(articles)} articles ({embedder.model_id}); "
+            f"{relevant} of grade >= 2, {multi} of them in the multilingual part"
+        )
+        for column in ("method", "nDCG@10", "nDCG@50", "recall@50", "multi nDCG@10", "multi nDCG@50"):
+            table.add_column(column)
+        for r in results:
+            w, m = r["whole"], r["multilingual"]
+            table.add_row(
+                str(r["method"]),
+                *(f"{w[k]:.3f}" for k in ("ndcg@10", "ndcg@50", "recall@50")),
+                *(f"{m[k]:.3f}" for k in ("ndcg@10", "ndcg@50")),
+            )
+        console.print(table)
+    results = rankings[seed.id]
+    graded = [replace(a, grade=g) for a, g in zip(articles, seed_grades(seed.id, articles), strict=True)]
     landmarks = landmark_check(articles, enricher)
     console.print(
         f"timeline: {landmarks['undated articles naming a landmark']} of {landmarks['undated articles']} undated "
@@ -208,14 +264,14 @@ def main() -> None:
     )
 
     point = fit_match_point(
-        mediamon_scores(profile, signals, replace(enricher.relevance_model, match_point=0.5)), articles
+        mediamon_scores(profile, signals, replace(enricher.relevance_model, match_point=0.5)), graded
     )
     console.print(
         f"match point: {point['match_point']:.2f} measured (best grade 0 {point['best_grade0']:.3f}, worst grade >= 2 "
         f"{point['worst_grade2']:.3f}); {enricher.relevance_model.match_point} in use"
     )
     scores = mediamon_scores(profile, signals, enricher.relevance_model)
-    thresholds = threshold_table(scores, articles, [0.3, 0.4, 0.5, 0.6, 0.7])
+    thresholds = threshold_table(scores, graded, [0.3, 0.4, 0.5, 0.6, 0.7])
     table = Table(
         title=f"matched_seeds at a threshold (relevant = grade >= 2; the seed's threshold is {profile.threshold})"
     )
@@ -251,6 +307,7 @@ def main() -> None:
                 {
                     "model": embedder.model_id,
                     "ranking": results,
+                    "rankings": rankings,
                     "landmarks": landmarks,
                     "match_point": point | {"in_use": enricher.relevance_model.match_point},
                     "thresholds": thresholds,

@@ -11,9 +11,10 @@ from enrich.embed import Embedder, cosine_bounds, embedding_text, match_point, m
 from enrich.language import detect_language
 from enrich.near_dup import band_keys, fingerprint
 from enrich.relevance import ArticleSignals, RelevanceModel, SeedProfile, build_profiles, relevance, seed_cosines
+from enrich.seed_aliases import SeedEntities, load_seed_tagger
 from enrich.seeds import load_seeds
 from enrich.timeline import Timeline, load_timeline
-from enrich.topics import TopicTagger, load_tagger
+from enrich.topics import TopicTagger
 from mediamon.core.records import Article, Enrichment, Precision
 from mediamon.core.settings import Settings
 
@@ -28,19 +29,23 @@ class Enricher:
     languages: frozenset[str] | None  # languages the model covers; None: all
     relevance_model: RelevanceModel  # how the signals combine, with this model's cosine bounds
     timeline: Timeline  # landmarks that date undated articles
+    seed_entities: SeedEntities | None = None  # every seed's key entities, the generated ones among them
 
 
 def load_enricher(settings: Settings) -> Enricher:
-    """Load the model named in settings, the seeds folder's gazetteer and topic rules, and every seed's profile."""
+    """Load the model named in settings, the seeds folder's gazetteer and topic rules, and every seed's profile; the
+    seeds' key entities that the gazetteer does not know get generated aliases (`enrich/seed_aliases.py`)."""
     embedder = settings_embedder(settings)
-    tagger = load_tagger(settings.seeds_dir)
+    seeds = load_seeds(settings.seeds_dir)
+    tagger, entities = load_seed_tagger(settings.seeds_dir, seeds, settings.data_dir)
     return Enricher(
         embedder=embedder,
-        profiles=build_profiles(load_seeds(settings.seeds_dir), embedder, tagger),
+        profiles=build_profiles(seeds, embedder, tagger, entities.ids, entities.universe),
         tagger=tagger,
         languages=model_languages(settings.model_name, settings.model_languages),
         relevance_model=relevance_model(settings),
         timeline=load_timeline(settings.seeds_dir / "timeline.yaml"),
+        seed_entities=entities,
     )
 
 

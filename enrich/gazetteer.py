@@ -29,22 +29,26 @@ class GazetteerError(ConfigError):
 
 @dataclass(frozen=True, slots=True)
 class Entity:
-    """One entity: a stable id, its kind, a display label and every alias that names it."""
+    """One entity: a stable id, its kind, a display label and every alias that names it. A `capitalised` entity's
+    aliases that start with a capital match only capitalised words (the generated ones: `enrich/seed_aliases.py`)."""
 
     id: str
     type: str
     label: str
     aliases: tuple[str, ...]
+    capitalised: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Mention:
-    """One place where an entity is named: character span in the text and the words as written there."""
+    """One place where an entity is named: character span in the text, the words as written there and the alias
+    that matched them."""
 
     entity: str
     start: int
     end: int
     surface: str
+    alias: str = ""
 
 
 class Gazetteer:
@@ -52,15 +56,36 @@ class Gazetteer:
 
     def __init__(self, entities: Sequence[Entity]) -> None:
         self.entities = {entity.id: entity for entity in entities}
-        self._matcher = PhraseMatcher({entity.id: entity.aliases for entity in entities})
+        self._matcher = PhraseMatcher(
+            {entity.id: entity.aliases for entity in entities},
+            capitalised={entity.id for entity in entities if entity.capitalised},
+        )
+
+    def extended(self, entities: Sequence[Entity]) -> Gazetteer:
+        """This gazetteer with `entities` added (their ids must be new)."""
+        clash = sorted(e.id for e in entities if e.id in self.entities)
+        if clash:
+            raise GazetteerError(f"entity ids {clash} are already in the gazetteer")
+        return Gazetteer([*self.entities.values(), *entities])
 
     def mentions(self, text: str) -> list[Mention]:
         """Every entity mention in `text`, in order; overlapping aliases yield only the longest."""
-        return [Mention(hit.keys[0], hit.start, hit.end, hit.surface) for hit in self._matcher.hits(text)]
+        return [
+            Mention(hit.keys[0], hit.start, hit.end, hit.surface, hit.phrases[0]) for hit in self._matcher.hits(text)
+        ]
 
     def find_entities(self, text: str) -> dict[str, int]:
         """Entity id -> number of mentions in `text`."""
         return dict(Counter(hit.keys[0] for hit in self._matcher.hits(text)))
+
+    def aliases_found(self, text: str) -> dict[str, dict[str, list[str]]]:
+        """Entity id -> alias that fired -> the distinct forms it found in `text`, in order of first appearance."""
+        found: dict[str, dict[str, list[str]]] = {}
+        for mention in self.mentions(text):
+            seen = found.setdefault(mention.entity, {}).setdefault(mention.alias, [])
+            if mention.surface not in seen:
+                seen.append(mention.surface)
+        return found
 
     def surface_forms(self, text: str) -> dict[str, list[str]]:
         """Entity id -> the distinct forms in which `text` names it, in order of first appearance."""

@@ -5,14 +5,17 @@ Phrase syntax, shared by the entity gazetteer and the topic rules:
   `й` = `и`, `ё` = `е`), and a phrase matches whole words only;
 - `*` at the end of a word allows any word ending (`Лукашенк*` finds Лукашенко, Лукашенка, Лукашенку);
 - a space matches any run of whitespace, a hyphen a hyphen, whitespace or nothing (`Wit-Rusland`);
-- a phrase without lowercase letters is an acronym and matches in capitals only (`EU`, `ОБСЕ`).
+- a phrase without lowercase letters is an acronym and matches in capitals only (`EU`, `ОБСЕ`);
+- phrases compiled as capitalised (the generated aliases of a seed's entities, `enrich/seed_aliases.py`) that start
+  with a capital match only where the text has that capital too: `Baku` finds Baku and BAKU, not the Polish
+  `do baku` (into the tank); `Turkey` is not the bird.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -69,8 +72,9 @@ def fold(text: str) -> str:
     return text.translate(FOLD_TABLE)
 
 
-def tokenize(phrase: str) -> list[str]:
-    """The trie tokens of `phrase`; raises PhraseError on an empty phrase or a misplaced or too short stem."""
+def tokenize(phrase: str, *, capitalised: bool = False) -> list[str]:
+    """The trie tokens of `phrase`; raises PhraseError on an empty phrase or a misplaced or too short stem.
+    `capitalised`: a phrase that starts with a capital matches only a capital there."""
     text = " ".join(fold(phrase).split())
     if not any(c.isalnum() for c in text):
         raise PhraseError(f"phrase {phrase!r} has no letters or digits")
@@ -89,7 +93,8 @@ def tokenize(phrase: str) -> list[str]:
         elif char == "-":
             tokens.append(HYPHEN)
         else:
-            tokens.append(f"={char}" if exact_case and char.isalpha() else char.lower())
+            exact = exact_case or (capitalised and i == 0 and char.isupper())
+            tokens.append(f"={char}" if exact and char.isalpha() else char.lower())
         word_len = word_len + 1 if char.isalnum() else 0
     if tokens[-1] in (SPACE, HYPHEN):
         raise PhraseError(f"phrase {phrase!r} must end with a letter, digit or '*'")
@@ -128,17 +133,20 @@ def _trie_regex(phrases: Sequence[list[str]]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One match: the keys of the phrases it stands for, its span in the text and the text it covers."""
+    """One match: the keys of the phrases it stands for, its span in the text, the text it covers and, for each
+    key, the phrase that matched."""
 
     keys: tuple[str, ...]
     start: int
     end: int
     surface: str
+    phrases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class _Phrase:
     key: str
+    text: str
     regex: re.Pattern[str]
     specificity: tuple[int, int]
 
@@ -146,22 +154,29 @@ class _Phrase:
 class PhraseMatcher:
     """Compiled phrases, each under a key. Build once, then call `hits(text)` as often as needed.
 
+    `capitalised`: the keys whose phrases are compiled capitalised (see `tokenize`).
     `overlapping=False` (entities): every stretch of text belongs to at most one phrase, the longest one that
     starts first, so `OSCE Minsk Group` hides the `Minsk` inside it. `overlapping=True` (topic terms): each
     word start yields its own hit, and a hit names every phrase that matches its first words.
     """
 
-    def __init__(self, phrases: Mapping[str, Sequence[str]], *, overlapping: bool = False) -> None:
+    def __init__(
+        self,
+        phrases: Mapping[str, Sequence[str]],
+        *,
+        overlapping: bool = False,
+        capitalised: Collection[str] = frozenset(),
+    ) -> None:
         self.overlapping = overlapping
         compiled: list[_Phrase] = []
         all_tokens: list[list[str]] = []
         for key, key_phrases in phrases.items():
             for phrase in key_phrases:
-                tokens = tokenize(phrase)
+                tokens = tokenize(phrase, capitalised=key in capitalised)
                 all_tokens.append(tokens)
                 regex = re.compile("".join(_token_regex(t) for t in tokens), re.IGNORECASE)
                 literal = sum(1 for t in tokens if not t.startswith("\x00"))
-                compiled.append(_Phrase(key, regex, (literal, int(STAR not in tokens))))
+                compiled.append(_Phrase(key, phrase, regex, (literal, int(STAR not in tokens))))
         if not all_tokens:
             raise PhraseError("no phrases to compile")
         # Most specific first: resolution of a surface takes the first phrase (entities) or all (terms).
@@ -170,31 +185,32 @@ class PhraseMatcher:
         body = _trie_regex(all_tokens)
         pattern = rf"(?<!\w)(?=({body}))" if overlapping else rf"(?<!\w){body}"
         self._regex = re.compile(pattern, re.IGNORECASE)
-        self._cache: dict[str, tuple[str, ...]] = {}
+        self._cache: dict[str, tuple[tuple[str, str], ...]] = {}
 
-    def _resolve(self, surface: str) -> tuple[str, ...]:
-        keys = self._cache.get(surface)
-        if keys is not None:
-            return keys
-        found: list[str] = []
+    def _resolve(self, surface: str) -> tuple[tuple[str, str], ...]:
+        # (key, phrase) of the phrases that match `surface` whole: the most specific only, unless overlapping.
+        found = self._cache.get(surface)
+        if found is not None:
+            return found
+        matched: list[tuple[str, str]] = []
         for phrase in self._phrases:
-            if phrase.key not in found and phrase.regex.fullmatch(surface):
-                found.append(phrase.key)
+            if all(phrase.key != k for k, _ in matched) and phrase.regex.fullmatch(surface):
+                matched.append((phrase.key, phrase.text))
                 if not self.overlapping:
                     break
-        keys = tuple(found)
+        found = tuple(matched)
         if len(self._cache) >= _CACHE_SIZE:
             self._cache.clear()
-        self._cache[surface] = keys
-        return keys
+        self._cache[surface] = found
+        return found
 
-    def _prefix_keys(self, surface: str) -> tuple[str, ...]:
+    def _prefix_keys(self, surface: str) -> tuple[tuple[str, str], ...]:
         # Every phrase that matches the surface's first words: `protest*` inside `protest march*`.
         ends = [m.start() for m in re.finditer(r"[\s-]+", surface)] + [len(surface)]
-        keys: list[str] = []
+        found: list[tuple[str, str]] = []
         for end in ends:
-            keys.extend(k for k in self._resolve(surface[:end]) if k not in keys)
-        return tuple(keys)
+            found.extend(kp for kp in self._resolve(surface[:end]) if all(kp[0] != k for k, _ in found))
+        return tuple(found)
 
     def hits(self, text: str) -> Iterator[Hit]:
         """The phrase matches in `text`, in order of position."""
@@ -202,12 +218,12 @@ class PhraseMatcher:
         if self.overlapping:
             for match in self._regex.finditer(folded):
                 start, end = match.span(1)
-                keys = self._prefix_keys(folded[start:end])
-                if keys:
-                    yield Hit(keys, start, end, text[start:end])
+                found = self._prefix_keys(folded[start:end])
+                if found:
+                    yield Hit(tuple(k for k, _ in found), start, end, text[start:end], tuple(p for _, p in found))
         else:
             for match in self._regex.finditer(folded):
                 start, end = match.span()
-                keys = self._resolve(folded[start:end])
-                if keys:
-                    yield Hit(keys, start, end, text[start:end])
+                found = self._resolve(folded[start:end])
+                if found:
+                    yield Hit(tuple(k for k, _ in found), start, end, text[start:end], tuple(p for _, p in found))

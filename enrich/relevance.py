@@ -8,14 +8,17 @@ An article's relevance to a seed is the weighted mean of four signals, each in 0
   gazetteer's people, places and organisations, found in any script); the seed's profile is read from its own
   texts, with the analyst's key entities counted at least twice.
 - `topics`: cosine between the article's and the seed's sub-topic score profiles (the seed's own text tagged by the
-  same rules), so coverage of the same angle of the story (Russia's backing, sanctions) beats another angle.
+  same rules), so coverage of the same angle of the story (Russia's backing, sanctions) beats another angle. Only
+  for a seed that names topics: the rules of `seeds/topics.yaml` are one story's (Belarus), and another story's
+  text tagged by them says nothing about it.
 - `time`: 1 within `window_days` of the seed's date, fading over a year. An undated article is placed by the
   latest year or timeline landmark it names (`seeds/timeline.yaml`), the earliest it can have been written: past
   the window, it fades from there; otherwise 1 when it names the seed's year, 0.5 when it names nothing that helps.
   A date known to the month counts as the middle of the month; one known to the year only as undated, naming that
   year.
-The mean is then scaled by how much the article is about the seed's main topic (its first): tagged, 1; mentioned
-but not tagged, `mention_factor`; absent, `absent_factor`. So look-alikes (the OSCE Minsk Group, the Minsk
+The mean is then scaled by how much the article is about the seed's main topic (the header's `main_topic`, by
+default its first topic, none for a seed without topics): tagged, 1; mentioned but not tagged, `mention_factor`;
+absent, `absent_factor`; a seed without a main topic scales nothing. So look-alikes (the OSCE Minsk Group, the Minsk
 agreements) and passing mentions sink. Last, the score is stretched so that the model's match point (the raw
 relevance that separates the story's coverage from unrelated news with its bounds) lands on 0.5. Weights were
 calibrated on the development half of the news benchmark (`bench/relevance.py`; figures and the calibration in
@@ -33,7 +36,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from enrich.embed import Embedder
-from enrich.seeds import Seed
+from enrich.seeds import Seed, SeedError
 from enrich.topics import TopicTagger
 
 # Articles at or above this relevance are `matched_seeds` unless the seed header sets its own threshold.
@@ -68,6 +71,9 @@ class SeedProfile:
     vectors: np.ndarray
     entities: dict[str, float]
     topics: dict[str, float]
+    # the entities an article's profile is read over for this seed: the gazetteer's and the seed's own generated
+    # ones, so that another seed's entities do not change this seed's scores (None: all)
+    entity_universe: frozenset[str] | None = None
 
     @property
     def threshold(self) -> float:
@@ -75,7 +81,7 @@ class SeedProfile:
 
     @property
     def main_topic(self) -> str | None:
-        return self.seed.topics[0] if self.seed.topics else None
+        return self.seed.main_topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,21 +144,38 @@ def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     return sum(v * b.get(k, 0.0) for k, v in a.items())
 
 
-def build_profiles(seeds: list[Seed], embedder: Embedder, tagger: TopicTagger) -> list[SeedProfile]:
-    """Embed each seed's texts once and read its entity and sub-topic profiles from its own words."""
+def build_profiles(
+    seeds: list[Seed],
+    embedder: Embedder,
+    tagger: TopicTagger,
+    key_entities: Mapping[str, tuple[str, ...]] | None = None,
+    universes: Mapping[str, frozenset[str]] | None = None,
+) -> list[SeedProfile]:
+    """Embed each seed's texts once and read its entity and sub-topic profiles from its own words.
+
+    `key_entities`: seed id -> the gazetteer ids of its header's entities (`enrich.seed_aliases.seed_entities`;
+    default: the header's entities as ids); `universes`: seed id -> the entities its relevance counts."""
     profiles = []
     for seed in seeds:
         text = "\n".join([*seed.summaries.values(), seed.text])
-        counts = dict(tagger.gazetteer.find_entities(f"{seed.title}\n{text}"))
-        for entity in seed.entities:
+        universe = universes.get(seed.id) if universes else None
+        counts = {
+            e: n
+            for e, n in tagger.gazetteer.find_entities(f"{seed.title}\n{text}").items()
+            if universe is None or e in universe
+        }
+        for entity in key_entities.get(seed.id, seed.entities) if key_entities else seed.entities:
             counts[entity] = max(counts.get(entity, 0), 2)
-        main = seed.topics[0] if seed.topics else None
+        if seed.main_topic is not None and seed.main_topic not in {t.id for t in tagger.topics}:
+            raise SeedError(f"{seed.path or seed.id}: main_topic {seed.main_topic!r} is not a topic of the rules")
+        scores = tagger.tag(seed.title, text).scores if seed.topics else {}
         profiles.append(
             SeedProfile(
                 seed=seed,
                 vectors=embedder.encode(seed.texts()),
                 entities=entity_profile(counts),
-                topics=topic_profile(tagger.tag(seed.title, text).scores, main),
+                topics=topic_profile(scores, seed.main_topic),
+                entity_universe=universe,
             )
         )
     return profiles
@@ -208,7 +231,11 @@ def relevance(
     """Combine an article's signals for one seed (`column` is the seed's place in the profile list)."""
     model = model or DEFAULT_MODEL
     cosine = float(article.cosines[column])
-    entities = _cosine(entity_profile(article.entity_counts), profile.entities)
+    universe = profile.entity_universe
+    counts = article.entity_counts
+    if universe is not None:
+        counts = {e: n for e, n in counts.items() if e in universe}
+    entities = _cosine(entity_profile(counts), profile.entities)
     main = profile.main_topic
     topics = _cosine(topic_profile(article.topic_scores, main), profile.topics)
     time = time_signal(
@@ -220,6 +247,8 @@ def relevance(
         article.published_year,
     )
     signals = [(model.entity_weight, entities), (model.topic_weight, topics), (model.time_weight, time)]
+    if not profile.seed.topics:  # no topics named: the rules are another story's
+        del signals[1]
     if article.embedding_applies:
         span = model.cosine_ceiling - model.cosine_floor
         signals.append((model.embedding_weight, float(np.clip((cosine - model.cosine_floor) / span, 0.0, 1.0))))

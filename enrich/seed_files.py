@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from enrich.relevance import DEFAULT_THRESHOLD
+from enrich.seed_aliases import generated_aliases, known_entity
 from enrich.seeds import Seed, SeedError, load_seeds, parse_seed
 from enrich.topics import TopicTagger, load_tagger
 from mediamon.core.errors import UsageError
@@ -28,11 +29,12 @@ class AddedSeed:
     summary: dict
 
 
-def add_seed_file(source: Path, seeds_dir: Path, replace: bool = False) -> AddedSeed:
+def add_seed_file(source: Path, seeds_dir: Path, replace: bool = False, alias_cache: Path | None = None) -> AddedSeed:
     """Check the seed file `source` and copy it, byte for byte, into `seeds_dir/stories` as `<id>.txt` (or over
     the file of the seed it replaces). Refuses (SeedRefused) an invalid file, and an id already there unless
     `replace`. The copy is atomic: written beside its place, then renamed, so the folder never holds half a file.
-    A broken seeds folder (another seed file, the gazetteer, the topic rules) raises its ConfigError."""
+    A broken seeds folder (another seed file, the gazetteer, the topic rules) raises its ConfigError. `alias_cache`:
+    where generated aliases are kept (the data folder's `aliases/`)."""
     try:
         content = source.read_bytes()
         seed = parse_seed(content.decode("utf-8"), source)
@@ -47,12 +49,14 @@ def add_seed_file(source: Path, seeds_dir: Path, replace: bool = False) -> Added
     target = existing.path if existing is not None and existing.path else stories / f"{seed.id}.txt"
     if existing is None and target.exists():  # a file of that name holding another id (load_seeds read it)
         raise SeedRefused(f"{target} exists and holds another seed; rename {source} or that file")
-    tagger = load_tagger(seeds_dir)
+    try:
+        summary = seed_summary(seed, load_tagger(seeds_dir), alias_cache)
+    except SeedError as exc:  # aliases steered for a name the gazetteer knows
+        raise SeedRefused(str(exc)) from None
     stories.mkdir(parents=True, exist_ok=True)
     if source.resolve() != target.resolve():
         _write_atomically(target, content)
-    placed = parse_seed(content.decode("utf-8"), target)
-    return AddedSeed(placed, target, existing is not None, seed_summary(placed, tagger))
+    return AddedSeed(parse_seed(content.decode("utf-8"), target), target, existing is not None, summary)
 
 
 def _write_atomically(target: Path, content: bytes) -> None:
@@ -68,11 +72,12 @@ def _write_atomically(target: Path, content: bytes) -> None:
         Path(partial).unlink(missing_ok=True)
 
 
-def seed_summary(seed: Seed, tagger: TopicTagger) -> dict:
-    """What mediamon will use of a seed, JSON-ready: its header as read, the entities the gazetteer knows (with
-    their labels) apart from plain names it does not, the topics the rules know apart from unknown ones, and the
-    next step."""
-    gazetteer = tagger.gazetteer.entities
+def seed_summary(seed: Seed, tagger: TopicTagger, alias_cache: Path | None = None) -> dict:
+    """What mediamon will use of a seed, JSON-ready: its header as read, the entities the gazetteer knows (name ->
+    id and label) apart from plain names it does not with the aliases generated for them (name -> language ->
+    aliases), the topics the rules know apart from unknown ones, and the next step."""
+    gazetteer = tagger.gazetteer
+    known = {name: known_entity(name, gazetteer) for name in seed.entities}
     known_topics = {topic.id for topic in tagger.topics}
     summary = {
         "id": seed.id,
@@ -82,8 +87,9 @@ def seed_summary(seed: Seed, tagger: TopicTagger) -> dict:
         "threshold": seed.threshold if seed.threshold is not None else DEFAULT_THRESHOLD,
         "summaries": dict(seed.summaries),
         "entities": {
-            "known": {e: gazetteer[e].label for e in seed.entities if e in gazetteer},
-            "plain": [e for e in seed.entities if e not in gazetteer],
+            "known": {name: {"id": id_, "label": gazetteer.entities[id_].label} for name, id_ in known.items() if id_},
+            "plain": [name for name, id_ in known.items() if id_ is None],
+            "aliases": generated_aliases(seed, gazetteer, alias_cache),
         },
         "topics": {
             "main": seed.topics[0] if seed.topics else None,
@@ -92,9 +98,4 @@ def seed_summary(seed: Seed, tagger: TopicTagger) -> dict:
         },
         "next": f"mediamon rescore --seed {seed.id}",
     }
-    # ---- ALIASES OF PLAIN ENTITY NAMES: the one place they are shown ------------------------------------------
-    # A function of enrich/ (being added in another change) generates the aliases mediamon will search for each
-    # plain name; put its result here as {plain name: [alias, …]}. `mediamon seeds add` prints whatever this holds.
-    summary["entities"]["aliases"] = {}
-    # -------------------------------------------------------------------------------------------------------------
     return summary

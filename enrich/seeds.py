@@ -1,5 +1,18 @@
 """Seed stories: a YAML header written by the analyst (id, title, language, date, summaries, entities, topics)
-followed by the story's own text, unchanged."""
+followed by the story's own text, unchanged.
+
+`entities` lists the story's key people, places and organisations: gazetteer ids (`lukashenko`) or plain names
+(`Nikol Pashinyan`); a name the gazetteer does not know gets aliases generated across scripts and languages
+(`enrich/seed_aliases.py`), which `aliases` lets the analyst prune, extend or steer:
+
+    aliases:
+      Nikol Pashinyan: {drop: [Pashynian*], add: [Փաշինյան]}
+      Arayik Harutyunyan: {cyrillic: Арутюнян}     # the Cyrillic spelling, when the Latin one is no transliteration
+      United Nations: {add: {ru: [ООН], en: [UN]}}
+
+`main_topic` names the topic (of `seeds/topics.yaml`) an article must be tagged with not to be scored down; by
+default the first of `topics`, and none for a seed without topics (`main_topic: null` also says none).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +37,20 @@ class UnknownSeed(UsageError):
     """A seed id that is not in the seeds folder."""
 
 
+class AliasOverride(BaseModel):
+    """The analyst's word on one key entity's generated aliases."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    add: list[str] | dict[str, list[str]] = Field(default_factory=list)
+    drop: list[str] = Field(default_factory=list)
+    cyrillic: str | None = None
+
+    def added(self) -> dict[str, list[str]]:
+        """Language -> aliases to add (`xx` for a plain list)."""
+        return dict(self.add) if isinstance(self.add, dict) else ({"xx": list(self.add)} if self.add else {})
+
+
 class SeedHeader(BaseModel):
     """The analyst-written header of a seed file."""
 
@@ -36,6 +63,8 @@ class SeedHeader(BaseModel):
     summaries: dict[str, str] = Field(default_factory=dict)
     entities: list[str] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list)
+    main_topic: str | None = None
+    aliases: dict[str, AliasOverride] = Field(default_factory=dict)
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
@@ -53,6 +82,8 @@ class Seed:
     topics: tuple[str, ...] = ()
     threshold: float | None = None
     path: Path | None = None
+    main_topic: str | None = None  # resolved: the header's, else the first topic, else none
+    aliases: dict[str, AliasOverride] = field(default_factory=dict)
 
     def texts(self) -> list[str]:
         """The texts that stand for this seed when comparing: the summaries, then the story itself."""
@@ -97,6 +128,15 @@ def parse_seed(content: str, path: Path | None = None) -> Seed:
     text = "\n".join(lines[end + 1 :])
     if not text.strip():
         raise SeedError(f"{where}:{end + 1}: the seed has no story text after the header's closing `---`")
+    blank = [i for i, name in enumerate(header.entities) if not name.strip()]
+    if blank:
+        line = _header_line(root, ("entities", blank[0])) or 2
+        raise SeedError(f"{where}:{line}: entities[{blank[0]}] is empty")
+    unknown = sorted(set(header.aliases) - set(header.entities))
+    if unknown:
+        line = _header_line(root, ("aliases", unknown[0])) or 2
+        raise SeedError(f"{where}:{line}: aliases for {unknown}, which are not among the seed's entities")
+    main_topic = header.main_topic if "main_topic" in header.model_fields_set else next(iter(header.topics), None)
     return Seed(
         id=header.id,
         title=header.title,
@@ -108,6 +148,8 @@ def parse_seed(content: str, path: Path | None = None) -> Seed:
         topics=tuple(header.topics),
         threshold=header.threshold,
         path=path,
+        main_topic=main_topic,
+        aliases=dict(header.aliases),
     )
 
 

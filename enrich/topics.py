@@ -105,6 +105,14 @@ class TopicTagger:
         }
         self._terms = PhraseMatcher({term: [term] for term in sorted(terms)}, overlapping=True) if terms else None
 
+    def with_gazetteer(self, gazetteer: Gazetteer) -> TopicTagger:
+        """The same rules over another gazetteer (one with more entities: `enrich/seed_aliases.py`)."""
+        missing = {e for t in self.topics for r in t.rules for g in r.groups for e in g if e.startswith(ENTITY_PREFIX)}
+        missing = {e for e in missing if e[len(ENTITY_PREFIX) :] not in gazetteer.entities}
+        if missing:
+            raise TopicsError(f"the gazetteer lacks entities the topic rules use: {sorted(missing)}")
+        return TopicTagger(self.topics, gazetteer, self.title_weight)
+
     def _positions(self, text: str) -> _Positions:
         if not text:
             return {}

@@ -15,6 +15,7 @@ import pytest
 from mediamon.core.settings import Settings
 
 SEED = "belarus-2020-09"
+SEEDS = "belarus-2020-09, karabakh-2020-09"
 
 
 @pytest.fixture
@@ -45,11 +46,11 @@ def one_line(stderr: str) -> str:
 def test_an_unknown_seed_names_the_known_ones(mediamon):
     code, out, err = mediamon("similar", "--seed", "nope")
     assert code == 2 and out == ""
-    assert one_line(err) == f"error: unknown seed 'nope'; the seeds are: {SEED} (`mediamon seeds list`)"
+    assert one_line(err) == f"error: unknown seed 'nope'; the seeds are: {SEEDS} (`mediamon seeds list`)"
     code, out, err = mediamon("similar", "--seed", "nope", "--json")
     assert code == 2 and err == ""
     assert json.loads(out) == {
-        "error": f"unknown seed 'nope'; the seeds are: {SEED} (`mediamon seeds list`)",
+        "error": f"unknown seed 'nope'; the seeds are: {SEEDS} (`mediamon seeds list`)",
         "code": 2,
     }
 

@@ -116,6 +116,18 @@ def test_overlapping_matcher_reports_every_phrase_at_a_word():
     assert hits == [(("p", "pm"), "protest marches"), (("m",), "marches")]
 
 
+def test_capitalised_phrases_need_their_capital_and_hits_name_the_phrase():
+    matcher = PhraseMatcher({"baku": ["Baku", "Баку"], "bak": ["bakterie"]}, capitalised={"baku"})
+    hits = [(hit.keys, hit.surface, hit.phrases) for hit in matcher.hits("W Baku i BAKU; do baku; в баку; Баку")]
+    assert hits == [(("baku",), "Baku", ("Baku",)), (("baku",), "BAKU", ("Baku",)), (("baku",), "Баку", ("Баку",))]
+    assert [h.surface for h in matcher.hits("Bakterie, bakterie")] == ["Bakterie", "bakterie"]  # not capitalised
+
+
+def test_aliases_found_names_the_alias_that_fired(gazetteer):
+    found = gazetteer.aliases_found("Лукашенко и Лукашенка, Loekasjenko")
+    assert found["lukashenko"] == {"Лукашенк*": ["Лукашенко", "Лукашенка"], "Loekasjenk*": ["Loekasjenko"]}
+
+
 def test_shipped_gazetteer_is_complete(gazetteer):
     assert 30 <= len(gazetteer.entities) <= 60
     for needed in ("belarus", "lukashenko", "tsikhanouskaya", "minsk", "putin", "lavrov", "makei", "mishustin"):

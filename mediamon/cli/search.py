@@ -133,15 +133,20 @@ def tag(
     ],
     as_json: JsonFlag = False,
 ) -> None:
-    """Topics, scores, matched terms, entities and dated landmarks for any text."""
+    """Topics, scores, matched terms, entities (and the aliases that found them, generated ones included) and dated
+    landmarks for any text."""
+    from enrich.seed_aliases import load_seed_tagger
     from enrich.timeline import load_timeline
-    from enrich.topics import load_tagger
 
+    settings = get_settings()
     title, _, body = text_file.read_text(encoding="utf-8").partition("\n")
-    tagger = load_tagger(get_settings().seeds_dir)
+    timeline = load_timeline(settings.seeds_dir / "timeline.yaml")
+    tagger, seed_entities = load_seed_tagger(settings.seeds_dir, data_dir=settings.data_dir)
     result = tagger.tag(title, body).to_dict()
     result["entities"] = tagger.gazetteer.surface_forms(f"{title}\n{body}")
-    timeline = load_timeline(get_settings().seeds_dir / "timeline.yaml")
+    result["aliases"] = tagger.gazetteer.aliases_found(f"{title}\n{body}")
+    generated = {made.id for names in seed_entities.generated.values() for made in names.values()}
+    result["generated_entities"] = sorted(generated & set(result["entities"]))
     result["landmarks"] = {k: d.isoformat() for k, d in timeline.named(f"{title}\n{body}").items()}
     if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
@@ -149,7 +154,9 @@ def tag(
     console.print(f"topics: {', '.join(result['topics']) or '(none)'}")
     for topic, score in sorted(result["scores"].items(), key=lambda kv: -kv[1]):
         console.print(f"  {topic:24} {score:6.2f}  {', '.join(result['matched'].get(topic, []))}")
-    for entity, forms in result["entities"].items():
-        console.print(f"entity {entity}: {', '.join(forms)}")
+    for entity, by_alias in result["aliases"].items():
+        mark = " (generated)" if entity in result["generated_entities"] else ""
+        fired = "; ".join(f"{alias} -> {', '.join(forms)}" for alias, forms in by_alias.items())
+        console.print(f"entity {entity}{mark}: {fired}")
     for landmark, day in result["landmarks"].items():
         console.print(f"landmark {landmark}: {day} (an undated article naming it was written after)")

@@ -46,6 +46,7 @@ def seeds_show(seed_id: str, as_json: JsonFlag = False) -> None:
         "summaries": seed.summaries,
         "entities": list(seed.entities),
         "topics": list(seed.topics),
+        "main_topic": seed.main_topic,
         "text": seed.text,
     }
     if as_json:
@@ -65,7 +66,8 @@ def seeds_add(
     be used, or an id that is there already (without --replace), is one line naming the file and line, exit code 2."""
     from enrich.seed_files import add_seed_file
 
-    added = add_seed_file(file, get_settings().seeds_dir, replace)
+    settings = get_settings()
+    added = add_seed_file(file, settings.seeds_dir, replace, settings.data_dir / "aliases")
     summary = {"path": str(added.path), "replaced": added.replaced, **added.summary}
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
@@ -80,12 +82,16 @@ def seeds_add(
     for language, text in summary["summaries"].items() or [("", "(none: only the story's own text is compared)")]:
         line("summary", f"{language}: {text}" if language else text)
     entities = summary["entities"]
-    known = ", ".join(f"{e} ({label})" for e, label in entities["known"].items())
-    line("entities", f"known: {known or '(none)'}")
+    known = ", ".join(
+        f"{name} ({e['label']})" if name == e["id"] else f"{name} = {e['id']} ({e['label']})"
+        for name, e in entities["known"].items()
+    )
+    line("entities", f"in the gazetteer: {known or '(none)'}")
     if entities["plain"]:
-        aliases = entities.get("aliases", {})
-        plain = ", ".join(f"{n} ({', '.join(aliases[n])})" if aliases.get(n) else n for n in entities["plain"])
-        line("", f"plain names, not in the gazetteer (entities.yaml): {plain}")
+        line("", "not in the gazetteer, searched for by these generated aliases (steer them under `aliases:`):")
+    for name in entities["plain"]:
+        by_language = entities["aliases"].get(name, {})
+        line("", f"  {name}: " + ("; ".join(f"{lang} {', '.join(forms)}" for lang, forms in by_language.items())))
     topics = summary["topics"]
     line("topics", f"{', '.join(topics['known']) or '(none)'}; main: {topics['main'] or '(none)'}")
     if topics["unknown"]:
