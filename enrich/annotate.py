@@ -91,7 +91,7 @@ def article_signals(
     full = f"{title}\n{text}"
     return ArticleSignals(
         cosines=cosines,
-        entity_counts=enricher.tagger.gazetteer.find_entities(full),
+        entity_counts=tags.entities,
         topic_scores=tags.scores,
         topics=tuple(tags.topics),
         matched_terms=tags.matched,

@@ -20,7 +20,7 @@ import math
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +74,13 @@ class Topic:
 
 @dataclass(frozen=True, slots=True)
 class TopicTags:
-    """Tags of one article: topics over threshold, every topic's score and the terms that scored."""
+    """Tags of one article: topics over threshold, every topic's score and the terms that scored, and the
+    gazetteer's entities the same pass found (entity id -> mentions in title and text)."""
 
     topics: list[str]
     scores: dict[str, float]
     matched: dict[str, list[str]]
+    entities: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form."""
@@ -177,7 +179,17 @@ class TopicTagger:
             matched[topic.id] = sorted(contributions, key=lambda t: (-contributions[t], t))
             if score >= topic.threshold_for(words) and all(req in tagged for req in topic.requires):
                 tagged.append(topic.id)
-        return TopicTags(tagged, scores, {k: v for k, v in matched.items() if v})
+        return TopicTags(tagged, scores, {k: v for k, v in matched.items() if v}, _entity_counts(fields))
+
+
+def _entity_counts(fields: list[tuple[float, _Positions]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for _, positions in fields:
+        for key, words in positions.items():
+            if key.startswith(ENTITY_PREFIX):
+                entity = key[len(ENTITY_PREFIX) :]
+                counts[entity] = counts.get(entity, 0) + len(words)
+    return counts
 
 
 def _has_near(sorted_words: list[int], word: int, within: int) -> bool:

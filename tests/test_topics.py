@@ -186,6 +186,13 @@ def test_title_matches_weigh_more_than_body_matches():
     assert in_title == pytest.approx(3 * in_body)
 
 
+@pytest.mark.parametrize("name", sorted(TRAPS))
+def test_the_tagging_pass_counts_the_entities_a_gazetteer_scan_finds(name):
+    title, text = TRAPS[name]
+    tags = tag(title, text)
+    assert tags.entities == shipped_tagger().gazetteer.find_entities(f"{title}\n{text}")
+
+
 def test_tag_dict_is_plain_json():
     title, text = SUBTOPICS["belarus.protests"]
     data = json.loads(json.dumps(tag(title, text).to_dict()))
