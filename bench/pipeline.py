@@ -6,7 +6,8 @@ A separate process serves the benchmark's 13k articles as HTML pages with site c
 items on 4 ports of 127.0.0.1 (`bench.news_site`, rendered in memory). In one run, after the model is loaded once:
 
 - the naive baseline polls its feeds and takes one article at a time: fetch the page, extract it, `annotate` it
-  alone (one vector per `encode`), `bulk_create` it alone;
+  alone (one vector per `encode`, the model on torch in fp32 as before the embedding backends), `bulk_create` it
+  alone;
 - mediamon's `run_once` (the DAG's stage functions, with fetching and extraction in a second process, enrichment
   and indexing overlapped over batches) polls other feeds of the same site and indexes their articles;
 - the naive baseline again, on yet other feeds: the speed-up is over the two baselines' mean, as the speed of a
@@ -15,7 +16,8 @@ items on 4 ports of 127.0.0.1 (`bench.news_site`, rendered in memory). In one ru
 Each writes to its own index under the prefix `bench-pipeline-` (deleted at the end). Reported: articles per hour
 (indexed articles over the run's wall time, feed polling included), seconds per stage (busy time, which overlaps in
 mediamon's run), CPU seconds of the process and of its fetching process, peak resident memory of the two together,
-and a profile of `annotate` on one batch (vectors, language detection, tagging, relevance).
+and a profile of `annotate` on one batch (vectors, language detection, tagging, relevance). Goals: 150,000
+articles/hour and 2.5 times the baselines' mean.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ from search.index_versions import articles_alias, delete_prefixed, ensure_articl
 from search.write import bulk_create
 
 PREFIX = "bench-pipeline-"
-GOAL_PER_HOUR = 50_000
+GOAL_PER_HOUR = 150_000
+GOAL_SPEEDUP = 2.5
 # The functions of `annotate` whose cumulative time the profile reports: (file name ends with, function name).
 PROFILED = {
     "vectors (encode)": ("enrich/embed.py", "encode"),
@@ -271,7 +274,9 @@ def main() -> None:
     if args.batch is not None:
         update["stream_batch_size"] = args.batch
     ours = base.model_copy(update=update)
-    naive = ours.model_copy(update={"index_prefix": f"{PREFIX}naive-"})
+    naive = ours.model_copy(
+        update={"index_prefix": f"{PREFIX}naive-", "embed_backend": "torch", "embed_precision": "fp32"}
+    )
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     client = make_client(ours)
@@ -288,7 +293,7 @@ def main() -> None:
         enricher = load_enricher(ours)  # the model once, for both runs (each still builds its seed profiles)
         cold_load = time.perf_counter() - started
         threads = torch.get_num_threads()
-        console.print(f"model loaded in {cold_load:.1f} s; torch threads {threads}")
+        console.print(f"{enricher.embedder.model_id} on {enricher.embedder.backend}, loaded in {cold_load:.1f} s")
         ours_sources, before_sources, after_sources = (
             [Source.model_validate(f.source) for f in picked] for picked in (ours_feeds, before, after)
         )
@@ -321,19 +326,23 @@ def main() -> None:
     console.print(table)
     baseline = (results[0].per_hour + results[2].per_hour) / 2
     speedup = results[1].per_hour / baseline if baseline else float("inf")
-    verdict = "met" if results[1].per_hour >= GOAL_PER_HOUR else "MISSED"
-    console.print(f"speed-up {speedup:.2f}x over the baselines' mean; goal {GOAL_PER_HOUR:,} articles/hour {verdict}")
+    rate = "met" if results[1].per_hour >= GOAL_PER_HOUR else "MISSED"
+    times = "met" if speedup >= GOAL_SPEEDUP else "MISSED"
+    console.print(f"speed-up {speedup:.2f}x over the baselines' mean (goal {GOAL_SPEEDUP}x: {times}); ", end="")
+    console.print(f"goal {GOAL_PER_HOUR:,} articles/hour: {rate}")
     console.print(f"annotate, ms per article ({args.profile_batch} articles, cProfile); encode speeds: {profile}")
     if args.json:
         payload = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "cores": os.cpu_count(),
             "torch_threads": threads,
+            "embedding": {"mediamon": enricher.embedder.backend, "naive baseline": "torch/fp32"},
             "stream_batch_size": ours.stream_batch_size,
             "model_load_seconds": round(cold_load, 1),
             "runs": [asdict(r) | {"per_hour": round(r.per_hour)} for r in results],
             "in_index": in_index,
             "speedup": round(speedup, 2),
+            "goals": {"per_hour": GOAL_PER_HOUR, "speedup": GOAL_SPEEDUP},
             "annotate_profile": profile,
         }
         Path(args.json).write_text(json.dumps(payload, indent=2), encoding="utf-8")
