@@ -24,7 +24,15 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir, ranking_metrics, seed_bench_parser
+from bench.news_data import (
+    MULTILINGUAL,
+    BenchArticle,
+    cached_vectors,
+    load_articles,
+    news_dir,
+    ranking_metrics,
+    seed_bench_parser,
+)
 from bench.tagging import tagging_metrics
 from enrich.annotate import Enricher, article_signals, load_enricher
 from enrich.embed import embedding_text
@@ -48,7 +56,6 @@ KARABAKH_STEMS = re.compile(
 )
 SEED_STEMS = {"belarus-2020-09": BASELINE_STEMS, "karabakh-2020-09": KARABAKH_STEMS}
 SEED_LABELS = Path(__file__).parent / "labels"  # <seed id>.jsonl: grades of our own beyond the bench's labels
-MULTILINGUAL = "semeval2023_task3"
 
 
 def keyword_counts(articles: list[BenchArticle], stems: re.Pattern[str] = BASELINE_STEMS) -> np.ndarray:
