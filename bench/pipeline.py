@@ -270,7 +270,12 @@ def main() -> None:
     console = Console(width=max(Console().width, 110))
     base = Settings()
     folder = news_dir(base)
-    update: dict = {"index_prefix": PREFIX, "allow_hosts": ["127.0.0.1"], "host_min_interval": 0.0}
+    update: dict = {
+        "index_prefix": PREFIX,
+        "allow_hosts": ["127.0.0.1"],
+        "host_min_interval": 0.0,
+        "max_entries_per_run": 2 * args.articles,  # the whole run at once: none of it waits in the spool
+    }
     if args.batch is not None:
         update["stream_batch_size"] = args.batch
     ours = base.model_copy(update=update)
