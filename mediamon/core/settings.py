@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     future_skew_hours: float = Field(24.0, ge=0)  # a publication date this far past the fetch is not believed
 
     # Feed polling: adaptive intervals within bounds; failing feeds back off exponentially up to the maximum.
-    ingest_schedule: str = "*/15 * * * *"  # cron of the mediamon_ingest DAG (its file reads this variable)
+    ingest_schedule: str = "*/15 * * * *"  # cron of the mediamon_ingest DAG (its file reads it; empty: triggered only)
     feed_min_minutes: int = 10  # shortest interval between two polls of a feed
     feed_default_minutes: int = 30  # interval of a new feed, and of a failed feed once it answers again
     feed_max_minutes: int = 360  # longest interval, also the cap of a failing feed's backoff
