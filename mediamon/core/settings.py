@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     max_page_bytes: int = 10_000_000
     allow_hosts: list[str] = Field(default_factory=list)
     fetch_concurrency: int = 16  # worker threads of Fetcher.fetch_many
-    stream_batch_size: int = 256  # articles per batch when `run_once` overlaps fetching, enrichment and indexing
+    stream_batch_size: int = 256  # entries per chunk: what a mapped fetch/enrich/index task (or `run_once`) takes
     host_concurrency: int = 2  # requests in flight to one host at a time
     host_min_interval: float = 0.5  # seconds between the starts of two requests to one host
     fetch_deadline: float = 60.0  # wall-clock cap on one download, against servers that trickle bytes
