@@ -56,7 +56,7 @@ from search.run_records import recent_runs
 PREFIX = "bench-scaleout-"
 DAG_ID = "mediamon_ingest"
 REPO = Path(__file__).resolve().parents[1]
-STAGES = ("fetch_articles", "enrich", "index")
+STAGES = ("chunk.fetch_articles", "chunk.enrich", "chunk.index")  # the mapped task group of each chunk
 # The settings the workers get from their environment, beside the defaults.
 WORKER_FIELDS = (
     "index_prefix",
@@ -235,14 +235,14 @@ def peak_parallel(instances: Sequence[dict], task_id: str) -> int:
 def run_figures(slots: int, state: str, instances: list[dict], enrich: list[dict], load: float) -> dict:
     """The figures of one run."""
     enriched = sum(stats["enriched"] for stats in enrich)
-    tasks = [ti for ti in instances if ti["task_id"] == "enrich"]
+    tasks = [ti for ti in instances if ti["task_id"] == "chunk.enrich"]
     seconds = span(instances, "enrich")
     return {
         "slots": slots,
         "state": state,
         "load_average": load,
         "enrich_tasks": len(tasks),
-        "peak_parallel": peak_parallel(instances, "enrich"),
+        "peak_parallel": peak_parallel(instances, "chunk.enrich"),
         "enriched": enriched,
         "spans": {task: round(span(instances, task), 1) for task in STAGES} | {"run": round(span(instances), 1)},
         "enrich_per_hour": round(enriched / seconds * 3600),
