@@ -12,8 +12,9 @@ A separate process serves the benchmark's articles as RSS feeds of `--chunk-size
 before Airflow starts, as a deployment's model cache would hold it.
 
 Two runs, each on `--chunks` feeds of its own (so `--chunks` chunks): Airflow's default pool at 1 slot (one task at
-a time), then at 2 slots. The DAG's stages do not overlap (a mapped stage expands once the one before it is done), so
-while the enrich tasks run they run alone. From Airflow's REST API: each task instance's start and end; from the run's
+a time), then at 2 slots (two workers). Each chunk goes through fetch → enrich → index in a mapped task group, so with
+2 slots a chunk's fetch or index can run beside another chunk's enrichment: the run's span is the figure that
+counts, the enrich span and its peak parallelism say how the slots were used. From Airflow's REST API: each task instance's start and end; from the run's
 enrich stats files (read while the run goes: the run removes its folder at the end), each task's seconds spent
 loading the enricher and its CPU seconds. Reported per run: the span of each stage (first start to last end),
 enriched articles per hour over the enrich span, the speed-up of 2 slots over 1, the enrich tasks' wall time, load
