@@ -2,8 +2,10 @@
 fetch, enrich and index the new entries in chunks, update feed states and record the run.
 
 Thin: every task calls one function of `mediamon.flows` (imported inside the task, so parsing this file stays
-fast) and passes on small references: batches of feed URLs and paths of batch files. Fetching, enrichment and
-indexing are mapped over the chunks, so workers share them (each enrich task loads the model once). With
+fast) and passes on small references: batches of feed URLs and paths of batch files. Each chunk of new entries goes
+through fetch → enrich → index in a mapped task group (`chunk`), so workers share the chunks and the stages overlap:
+a chunk is enriched as soon as it is fetched, while others are still being fetched (each enrich task loads the
+model once). With
 Elasticsearch away the index tasks fail after their retries, and everything fetched waits in the spool for the
 next run. Settings come from the `MEDIAMON_*` environment of the workers; `MEDIAMON_INGEST_SCHEDULE` (cron) sets
 the schedule (empty: triggered runs only).
@@ -14,7 +16,7 @@ from __future__ import annotations
 import os
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import Asset, Param, XComArg, dag, task, task_group
 
 ARTICLES = Asset("es://mediamon/articles")
 
@@ -143,7 +145,13 @@ def mediamon_ingest() -> None:
     entries = fetch_feeds.expand(batch=batches)
     drained >> entries
     chunk_paths = plan_chunks(entries, drained)
-    outcomes = index.expand(enriched_path=enrich.expand(articles_path=fetch_articles.expand(chunk_path=chunk_paths)))
+
+    @task_group
+    def chunk(chunk_path: str) -> XComArg:
+        """One chunk of new entries: fetched, enriched, indexed, on its own as soon as its stage before is done."""
+        return index(enrich(fetch_articles(chunk_path)))
+
+    outcomes = chunk.expand(chunk_path=chunk_paths)
     publish(outcomes, drained) >> update_feed_states() >> record_run()
 
 

@@ -79,10 +79,15 @@ def test_dag_schedules_and_limits(dagbag):
     assert tasks["fetch_feeds"].retries == 3 and tasks["fetch_feeds"].retry_exponential_backoff == 2.0
     assert set(tasks["select_feeds"].downstream_task_ids) == {"fetch_feeds", "drain_spool"}
     assert set(tasks["update_feed_states"].upstream_task_ids) == {"publish"}
-    for mapped in ("fetch_feeds", "fetch_articles", "enrich", "index"):  # workers share the chunks of a run
-        assert type(tasks[mapped]).__name__.endswith("MappedOperator"), mapped
-    assert set(tasks["enrich"].upstream_task_ids) == {"fetch_articles"}
-    assert set(tasks["index"].upstream_task_ids) == {"enrich"}
+    # workers share the chunks of a run, each chunk through its stages on its own (a mapped task group)
+    assert type(tasks["fetch_feeds"]).__name__.endswith("MappedOperator")
+    assert type(ingest.task_group_dict["chunk"]).__name__ == "MappedTaskGroup"
+    for stage in ("chunk.fetch_articles", "chunk.enrich", "chunk.index"):
+        assert tasks[stage].task_group.group_id == "chunk", stage
+    assert set(tasks["chunk.fetch_articles"].upstream_task_ids) == {"plan_chunks"}
+    assert set(tasks["chunk.enrich"].upstream_task_ids) == {"chunk.fetch_articles"}
+    assert set(tasks["chunk.index"].upstream_task_ids) == {"chunk.enrich"}
+    assert set(tasks["publish"].upstream_task_ids) == {"chunk.index", "drain_spool"}
     assert {t: tasks[t].trigger_rule for t in ("update_feed_states", "record_run")} == {
         "update_feed_states": "all_done",
         "record_run": "all_done",
@@ -174,7 +179,7 @@ def test_ingest_dag_indexes_the_sample_news_and_records_every_failure(dagbag, sa
     run_id, tasks = run_dag(dagbag, "mediamon_ingest", all_feeds=False)
     assert tasks["publish"] == "success"  # new articles: the publish task emits the articles asset event
     chunks = -(-(len(items) + 1) // 8)
-    assert tasks["fetch_articles"] == tasks["enrich"] == tasks["index"] == f"success*{chunks}"
+    assert tasks["chunk.fetch_articles"] == tasks["chunk.enrich"] == tasks["chunk.index"] == f"success*{chunks}"
 
     # every sample item, and the vanished page's entry stored from what its feed gave (to be fetched again)
     assert es.count(index=articles_alias(settings))["count"] == len(items) + 1
