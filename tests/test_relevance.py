@@ -11,7 +11,6 @@ import pytest
 
 from enrich.annotate import annotate, article_signals, load_enricher, standfirst_and_body
 from enrich.relevance import ArticleSignals, RelevanceModel, calibrated, entity_profile, relevance, time_signal
-from mediamon.core.records import build_article
 from mediamon.core.settings import Settings
 from mediamon.dev.sample_news import load_items
 
@@ -26,21 +25,7 @@ def enricher():
 @pytest.fixture(scope="module")
 def scored(enricher):
     items = load_items()
-    articles = [
-        build_article(
-            f"http://127.0.0.1/{item.id}",
-            id=item.id,
-            source_id=item.source,
-            outlet=item.source,
-            title=item.title,
-            body="\n".join(item.body),
-            summary=item.summary,
-            published_at=item.published,
-            fetched_at=datetime.now(UTC),
-            extraction_status="ok",
-        )
-        for item in items
-    ]
+    articles = [item.article(f"http://127.0.0.1/{item.id}", datetime.now(UTC)) for item in items]
     return list(zip(items, annotate(articles, enricher), strict=True))
 
 

@@ -19,7 +19,7 @@ from enrich.annotate import annotate, load_enricher
 from enrich.seed_files import SeedRefused, add_seed_file
 from enrich.seeds import UnknownSeed, stories_digest
 from mediamon.cli import app
-from mediamon.core.records import Article, build_article
+from mediamon.core.records import Article
 from mediamon.core.settings import PROJECT_ROOT, Settings
 from mediamon.dev.sample_news import load_items
 from mediamon.flows.indexing import index_enriched
@@ -53,19 +53,7 @@ SINCE = "2020-09-10"  # some sample items are published (and fetched) before, so
 def articles() -> list[Article]:
     """The sample news items as pipeline articles (fetched an hour after publication), and one teaser."""
     built = [
-        build_article(
-            f"https://sample.example/{item.id}",
-            id=item.id,
-            source_id=item.source,
-            outlet=item.source,
-            title=item.title,
-            body="\n".join(item.body),
-            summary=item.summary,
-            published_at=item.published,
-            fetched_at=item.published + timedelta(hours=1),
-            extraction_status="ok",
-        )
-        for item in load_items()
+        item.article(f"https://sample.example/{item.id}", item.published + timedelta(hours=1)) for item in load_items()
     ]
     teaser = replace(built[0], id="teaser", url="https://sample.example/teaser", access="teaser", body="")
     return [*built, teaser]

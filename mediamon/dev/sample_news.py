@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 from jinja2 import Environment
 
+from mediamon.core.records import Article, build_article
 from mediamon.core.settings import PROJECT_ROOT
 
 __all__ = [
@@ -94,6 +95,21 @@ class SampleItem:
     grade: int
     topics: tuple[str, ...]
     note: str
+
+    def article(self, url: str, fetched_at: datetime) -> Article:
+        """The item as the pipeline's article (read in full) at `url`, fetched at `fetched_at`."""
+        return build_article(
+            url,
+            id=self.id,
+            source_id=self.source,
+            outlet=self.source,
+            title=self.title,
+            body="\n".join(self.body),
+            summary=self.summary,
+            published_at=self.published,
+            fetched_at=fetched_at,
+            extraction_status="ok",
+        )
 
 
 # --- loading ---
