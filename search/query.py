@@ -11,7 +11,9 @@ from mediamon.core.errors import MediamonError
 
 # Fields searched by words that name no field, and their weights (`language:ru` and the like search that field):
 # the standard-analysed text, and its copy under the article's language analyser where the index has one.
-TEXT_FIELDS = ("title^3", "summary^2", "body", "text_lang.*.title^3", "text_lang.*.summary^2", "text_lang.*.body")
+BASE_TEXT_FIELDS = ("title^3", "summary^2", "body")  # one analyser (standard) for all three
+LANGUAGE_TEXT_FIELDS = ("text_lang.*.title^3", "text_lang.*.summary^2", "text_lang.*.body")  # where analysers exist
+TEXT_FIELDS = BASE_TEXT_FIELDS + LANGUAGE_TEXT_FIELDS
 RESULT_FIELDS = ["title", "outlet", "published_at", "language", "url", "topics", "matched_seeds"]
 HIGHLIGHT = {
     "require_field_match": False,  # a word found through its language analyser's copy is marked in the text too

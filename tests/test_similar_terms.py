@@ -43,3 +43,27 @@ def test_a_long_text_gives_at_most_the_cap_of_indexed_terms(es: Elasticsearch, i
 def test_similar_finds_the_article_by_its_telling_terms_in_a_long_text(es: Elasticsearch, index: str) -> None:
     hits = similar_articles(es, index, None, f"{FILLER} Lukashenko Belarus sanctions Brussels")
     assert hits[0].id == "s1"
+
+
+@pytest.fixture(scope="module")
+def weighted(es: Elasticsearch, settings: Settings) -> str:
+    """Articles naming Tikhanovskaya in their title, standfirst or body only, beside ones that do not."""
+    own = settings.model_copy(update={"index_prefix": settings.index_prefix + "weights-"})
+    alias = ensure_articles_index(es, own, DIMS, "test-model")
+    vector = np.eye(DIMS, dtype=np.float32)[0].tolist()
+    fields = {
+        "in-body": {"title": "News of the day", "summary": "What happened", "body": "Tikhanovskaya spoke in Vilnius."},
+        "in-title": {"title": "Tikhanovskaya in Vilnius", "summary": "What happened", "body": "She spoke there."},
+        "in-summary": {"title": "News of the day", "summary": "Tikhanovskaya spoke", "body": "She was in Vilnius."},
+        "none": {"title": "Weather", "summary": "Rain", "body": "Cold and wet in Vilnius."},
+    }
+    documents = ((doc_id, {**doc, "embedding": vector}) for doc_id, doc in fields.items())
+    assert bulk_create(es, alias, documents).failed == {}
+    es.indices.refresh(index=alias)
+    return alias
+
+
+def test_the_words_half_weighs_title_over_standfirst_over_body(es: Elasticsearch, weighted: str) -> None:
+    hits = similar_articles(es, weighted, None, "Tikhanovskaya")
+    assert [hit.id for hit in hits] == ["in-title", "in-summary", "in-body"]
+    assert [hit.bm25_rank for hit in hits] == [1, 2, 3]
