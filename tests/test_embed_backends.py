@@ -106,6 +106,15 @@ def test_openvino_and_bf16_vectors_agree_with_torch_fp32(cache, torch_fp32):
         assert cos(alone, vectors).min() >= 0.999
 
 
+def test_openvino_batches_in_flight_each_come_back_to_their_own_rows(cache):
+    embedder = load_embedder(MINILM, backend="openvino", precision="bf16", cache_dir=cache)
+    assert embedder.encoder.requests >= 1
+    alone = np.stack([embedder.encode([text])[0] for text in TEXTS])
+    in_pairs = embedder.encoder.encode(TEXTS, 2)  # four batches of two, queued on the requests at once
+    assert cos(in_pairs, alone).min() >= 0.999
+    assert (cos(in_pairs, np.roll(alone, 1, axis=0)) < 0.99).all()  # the texts differ: a row out of place shows
+
+
 def test_the_openvino_export_is_built_once_and_reloaded_offline(tmp_path, monkeypatch):
     first = load_embedder(MINILM, backend="openvino", precision="fp32", cache_dir=tmp_path)
     (built,) = (tmp_path / MINILM.replace("/", "--")).iterdir()
