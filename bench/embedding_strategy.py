@@ -33,6 +33,7 @@ from datetime import date
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+from transformers import AutoTokenizer
 
 from bench.news_data import (
     BenchArticle,
@@ -45,7 +46,7 @@ from bench.news_data import (
 )
 from bench.relevance import bench_signals, mediamon_scores
 from enrich.annotate import load_enricher
-from enrich.embed import embedding_text
+from enrich.embed import embedding_text, model_source
 from enrich.relevance import DEFAULT_MODEL, RelevanceModel
 from mediamon.core.settings import Settings
 
@@ -172,7 +173,7 @@ def main() -> None:
     )
 
     leads = [embedding_text(a.title, a.description, a.body) for a in pool]
-    tokenizer = embedder.encoder.tokenizer
+    tokenizer = AutoTokenizer.from_pretrained(model_source(settings.model_name)[0])  # counts past the limit
     limit = embedder.encoder.max_seq_length
     truncated = sum(len(tokenizer(t, verbose=False)["input_ids"]) > limit for t in leads)
     seconds: dict[str, float] = {}
