@@ -9,7 +9,7 @@ dis_max over the text fields, tie breaker 0.3), its total hits counted. "now" is
 total not counted.
 
 - Speed: the 40 random articles and filters of `bench.search` (no filter, `lang:en`, September 2020, in turn),
-  each query alone, `--rounds` rounds after a warm-up, the two queries in turns.
+  each query alone, `--rounds` rounds, the two queries in turns, each turn after a warm-up pass.
 - Ranking: every labelled article of grade >= 2 of both stories (`labels.jsonl` for Belarus,
   `bench/labels/karabakh-2020-09.jsonl`) asks for articles like itself; its copies and itself are set aside and the
   first 10 other originals are kept (a copy stands for its original). The share of them of grade >= 2 in the same
@@ -23,7 +23,6 @@ import argparse
 import json
 import random
 import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.news_data import BenchArticle, cached_vectors, load_articles, news_dir
-from bench.search import PREFIX, SIMILAR_FILTERS
+from bench.search import PREFIX, SIMILAR_FILTERS, timed_calls
 from enrich.embed import embedding_text, settings_embedder
 from mediamon.core.settings import Settings
 from mediamon.core.urls import article_id
@@ -88,15 +87,6 @@ def originals(hits: list[dict], itself: str) -> list[str]:
     return ids[:WINDOW]
 
 
-def timed(calls: list[Callable[[], object]]) -> list[float]:
-    seconds = []
-    for call in calls:
-        start = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - start)
-    return seconds
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
@@ -121,12 +111,10 @@ def main() -> None:
         words = _telling_terms(client, alias, " ".join(f"{article.title}\n{article.body}".split()[:1000]))
         speed_cases.append((words, [*filters.clauses(), itself]))
     samples: dict[str, list[float]] = {kind: [] for kind in QUERIES}
-    for round_ in range(args.rounds + 1):
+    for round_ in range(args.rounds):
         for kind in list(QUERIES)[round_ % 2 :] + list(QUERIES)[: round_ % 2]:
             calls = [lambda k=kind, w=w, f=f: words_ids(client, alias, k, w, f, WINDOW) for w, f in speed_cases]
-            seconds = timed(calls)
-            if round_:  # the first round warms up
-                samples[kind] += seconds
+            samples[kind] += timed_calls(calls, 1)  # after a warm-up pass of the same calls
 
     embedder = settings_embedder(settings)
     texts = [embedding_text(a.title, a.description, a.body) for a in articles]
