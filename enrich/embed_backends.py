@@ -145,11 +145,15 @@ class OpenVINOEncoder:
 
         queue.set_callback(done)
         for rows in batches(texts, batch_size):
-            encodings = self.tokenizer.encode_batch([texts[i] for i in rows])
-            feed = {name: np.array([getattr(e, ENCODING_FIELDS[name]) for e in encodings]) for name in self.inputs}
-            queue.start_async({name: array.astype(np.int64) for name, array in feed.items()}, rows)
+            queue.start_async(model_inputs(self.tokenizer, [texts[i] for i in rows], self.inputs), rows)
         queue.wait_all()
         return out
+
+
+def model_inputs(tokenizer: Any, texts: list[str], inputs: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The network's inputs for a batch of texts (`load_tokenizer`'s tokenizer), by input name, as int64."""
+    encodings = tokenizer.encode_batch(texts)
+    return {name: np.array([getattr(e, ENCODING_FIELDS[name]) for e in encodings], dtype=np.int64) for name in inputs}
 
 
 def load_tokenizer(folder: Path, max_length: int) -> Any:

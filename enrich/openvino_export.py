@@ -31,6 +31,10 @@ META = "mediamon_export.json"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
+# What `enrich.embed_backends.load_tokenizer` reads of an export.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+
+
 def weights_hash(folder: Path) -> str:
     """A short sha256 of a model folder's files (names and bytes; READMEs left out)."""
     digest = hashlib.sha256()
@@ -165,15 +169,15 @@ def quantize_int8(fp32: Path, calibration: Sequence[str], target: Path) -> Path:
 
     def build(folder: Path) -> None:
         import openvino as ov
-        from transformers import AutoTokenizer
+
+        from enrich.embed_backends import load_tokenizer, model_inputs
 
         meta = read_meta(fp32)
         assert meta is not None, f"no finished export in {fp32}"
-        tokenizer = AutoTokenizer.from_pretrained(str(fp32))
+        tokenizer = load_tokenizer(fp32, int(meta["max_seq_length"]))
 
         def sample(text: str) -> dict[str, np.ndarray]:
-            tokens = tokenizer([text], truncation=True, max_length=meta["max_seq_length"], return_tensors="np")
-            return {name: tokens[name].astype(np.int64) for name in meta["inputs"]}
+            return model_inputs(tokenizer, [text], tuple(meta["inputs"]))
 
         with _no_telemetry():
             import nncf
@@ -185,7 +189,8 @@ def quantize_int8(fp32: Path, calibration: Sequence[str], target: Path) -> Path:
                 subset_size=len(calibration),
             )
         ov.save_model(model, str(folder / "openvino_model.xml"), compress_to_fp16=False)
-        tokenizer.save_pretrained(str(folder))
+        for name in TOKENIZER_FILES:
+            shutil.copy2(fp32 / name, folder / name)
         meta |= {
             "precision": "int8",
             "nncf": importlib.metadata.version("nncf"),
