@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch import ConnectionError as EsConnectionError
+from elasticsearch.serializer import OrjsonSerializer
 
 from mediamon.core.errors import MediamonError
 from mediamon.core.settings import Settings
@@ -14,7 +15,8 @@ class EsUnavailable(MediamonError):
 
 
 def make_client(settings: Settings) -> Elasticsearch:
-    """A client for the cluster in settings (URL, API key or basic auth, CA certificate)."""
+    """A client for the cluster in settings (URL, API key or basic auth, CA certificate); JSON by orjson, which
+    writes a bulk request's vectors several times faster than the standard library."""
     auth: dict[str, object] = {}
     if settings.es_api_key:
         auth["api_key"] = settings.es_api_key.get_secret_value()
@@ -23,7 +25,12 @@ def make_client(settings: Settings) -> Elasticsearch:
     if settings.es_ca_cert:
         auth["ca_certs"] = str(settings.es_ca_cert)
     return Elasticsearch(
-        settings.es_url, request_timeout=settings.es_timeout, retry_on_timeout=True, max_retries=3, **auth
+        settings.es_url,
+        request_timeout=settings.es_timeout,
+        retry_on_timeout=True,
+        max_retries=3,
+        serializer=OrjsonSerializer(),
+        **auth,
     )
 
 

@@ -21,6 +21,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
+import orjson
+
 from mediamon.core.settings import Settings
 
 T = TypeVar("T")
@@ -74,18 +76,19 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def write_jsonl(path: Path, rows: Iterable[dict]) -> int:
-    """Write rows as gzipped JSON lines (the fastest level: these files live minutes); returns how many."""
-    lines = [json.dumps(row, ensure_ascii=False) for row in rows]
-    _atomic_write(path, gzip.compress(("\n".join(lines) + "\n" if lines else "").encode("utf-8"), compresslevel=1))
+    """Write rows as gzipped JSON lines (orjson; the fastest gzip level: these files live minutes); returns how
+    many."""
+    lines = [orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS) for row in rows]
+    _atomic_write(path, gzip.compress(b"\n".join(lines) + b"\n" if lines else b"", compresslevel=1))
     return len(lines)
 
 
 def read_jsonl(path: Path) -> Iterator[dict]:
     """The rows of a JSONL.gz file."""
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
+    with gzip.open(path, "rb") as lines:
         for line in lines:
             if line.strip():
-                yield json.loads(line)
+                yield orjson.loads(line)
 
 
 def write_json(path: Path, data: dict) -> None:
