@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 import numpy as np
 
 from enrich.embed import Embedder, cosine_bounds, embedding_text, match_point, model_languages, settings_embedder
-from enrich.language import detect_language
+from enrich.language import LanguageGuess, detect_language
 from enrich.near_dup import band_keys, fingerprint
 from enrich.relevance import ArticleSignals, RelevanceModel, SeedProfile, build_profiles, relevance, seed_cosines
 from enrich.seed_aliases import SeedEntities, load_seed_tagger
@@ -17,6 +18,8 @@ from enrich.timeline import Timeline, load_timeline
 from enrich.topics import TopicTagger
 from mediamon.core.records import Article, Enrichment, Precision
 from mediamon.core.settings import Settings
+
+NO_COSINES = np.empty(0, dtype=np.float32)  # an article's signals before the model has embedded it
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,17 +149,21 @@ def rescore(
 
 def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
     """Language, vector, topics, entities and relevance to every seed (`seed_scores`: none for a teaser), for each
-    article (same order)."""
-    vectors = enricher.embedder.encode([embedding_text(a.title, a.summary, a.body) for a in articles])
+    article (same order).
+
+    The model embeds the batch in a thread while this one reads the articles (language, near-duplicate digest,
+    topics and entities): OpenVINO and the tokenizer let go of the GIL, so the cores the model leaves idle between
+    its batches do the reading.
+    """
+    texts = [embedding_text(a.title, a.summary, a.body) for a in articles]
+    with ThreadPoolExecutor(1, thread_name_prefix="embed") as pool:
+        embedding = pool.submit(enricher.embedder.encode, texts)
+        readings = [_read(article, enricher) for article in articles]
+        vectors = embedding.result()
     cosines = seed_cosines(vectors, enricher.profiles)
     enrichments = []
-    for row, article in enumerate(articles):
-        simhash = fingerprint(article.body)
-        language = detect_language(article.title, article.body or article.summary, hint=article.language_hint)
-        published, year = time_of(article.published_at, article.published_precision)
-        signals = article_signals(
-            article.title, article.summary, article.body, published, language.code, cosines[row], enricher, year
-        )
+    for row, (article, (simhash, language, unscored)) in enumerate(zip(articles, readings, strict=True)):
+        signals = replace(unscored, cosines=cosines[row])
         seeds = seed_scores(article.access, signals, enricher)
         enrichments.append(
             Enrichment(
@@ -177,3 +184,14 @@ def annotate(articles: list[Article], enricher: Enricher) -> list[Enrichment]:
             )
         )
     return enrichments
+
+
+def _read(article: Article, enricher: Enricher) -> tuple[int | None, LanguageGuess, ArticleSignals]:
+    """What `annotate` reads from an article's text alone: its near-duplicate digest, its language and its signals,
+    their cosines still empty."""
+    language = detect_language(article.title, article.body or article.summary, hint=article.language_hint)
+    published, year = time_of(article.published_at, article.published_precision)
+    signals = article_signals(
+        article.title, article.summary, article.body, published, language.code, NO_COSINES, enricher, year
+    )
+    return fingerprint(article.body), language, signals

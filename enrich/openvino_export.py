@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import io
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +74,13 @@ def read_meta(folder: Path) -> dict[str, Any] | None:
 
 @contextmanager
 def _no_telemetry() -> Iterator[None]:
-    """OpenVINO's converter and nncf send usage events unless told they run in CI: tell them, for this call only."""
+    """OpenVINO's converter and nncf send usage events unless told they run in CI: tell them, for this call only.
+    nncf's progress bars (printed to stdout, into a CLI's output and a task's log) are dropped meanwhile too."""
     saved = {name: os.environ.get(name) for name in ("CI", "NNCF_CI")}
     os.environ.update(CI="true", NNCF_CI="1")
     try:
-        yield
+        with redirect_stdout(io.StringIO()):
+            yield
     finally:
         for name, value in saved.items():
             if value is None:
