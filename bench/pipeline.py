@@ -16,7 +16,8 @@ once (each run still loads its enricher, from the loaded model):
 
 Each writes to its own index under the prefix `bench-pipeline-` (deleted at the end). Reported: articles per hour
 (indexed articles over the run's wall time, feed polling included), seconds per stage (busy time, which overlaps in
-mediamon's run), CPU seconds of the process and of its fetching process, peak resident memory of the two together,
+mediamon's run), CPU seconds of the process, of its fetching process and of the Elasticsearch node (its own
+statistics), peak resident memory of the two together,
 and a profile of `annotate` on one batch (vectors, language detection, tagging, relevance). Goals: 150,000
 articles/hour and 2.5 times the baselines' mean.
 """
@@ -39,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import torch
+from elasticsearch import Elasticsearch
 from rich.console import Console
 from rich.table import Table
 
@@ -61,9 +63,11 @@ from search.write import bulk_create
 PREFIX = "bench-pipeline-"
 GOAL_PER_HOUR = 150_000
 GOAL_SPEEDUP = 2.5
-# The functions of `annotate` whose cumulative time the profile reports: (file name ends with, function name).
+# The functions of `annotate` whose cumulative time the profile reports: (file name ends with, function name). The
+# model embeds in a thread of its own meanwhile (cProfile sees the calling thread only): reading the articles
+# (`_read`: language, topics and entities, near-duplicate digest) includes the time it waits for the GIL.
 PROFILED = {
-    "vectors (encode)": ("enrich/embed.py", "encode"),
+    "reading the articles, while the model embeds": ("enrich/annotate.py", "_read"),
     "language (lingua)": ("enrich/language.py", "detect_language"),
     "topics and entities": ("enrich/annotate.py", "article_signals"),
     "relevance to seeds": ("enrich/relevance.py", "relevance"),
@@ -136,9 +140,14 @@ def peak_rss(exclude: int, every: float = 0.25) -> Iterator[list[float]]:
         thread.join()
 
 
-def _cpu() -> dict[str, float]:
+def _cpu(client: Elasticsearch) -> dict[str, float]:
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"process": own.ru_utime + own.ru_stime, "fetching": children.ru_utime + children.ru_stime}
+    nodes = client.nodes.stats(metric="process")["nodes"].values()
+    return {
+        "process": own.ru_utime + own.ru_stime,
+        "fetching": children.ru_utime + children.ru_stime,
+        "elasticsearch": sum(node["process"]["cpu"]["total_in_millis"] for node in nodes) / 1000,
+    }
 
 
 @contextmanager
@@ -186,19 +195,22 @@ def naive_run(settings: Settings, sources: Sequence[Source]) -> tuple[int, dict[
     return indexed, {k: round(v, 2) for k, v in stages.items()}
 
 
-def measure(name: str, run: Callable[[], tuple[int, dict[str, float]]], server_pid: int) -> RunResult:
+def measure(
+    name: str, run: Callable[[], tuple[int, dict[str, float]]], server_pid: int, client: Elasticsearch
+) -> RunResult:
     """Run `run()` (returning indexed articles and stage seconds) and measure it."""
-    cpu = _cpu()
+    cpu = _cpu(client)
     started = time.perf_counter()
     with peak_rss(exclude=server_pid) as peak:
         articles, stages = run()
     seconds = time.perf_counter() - started
-    used = {k: round(v - cpu[k], 1) for k, v in _cpu().items()}
+    used = {k: round(v - cpu[k], 1) for k, v in _cpu(client).items()}
     return RunResult(name, articles, round(seconds, 2), stages, used, round(peak[0], 1))
 
 
 def profile_annotate(enricher: Enricher, articles: list[Article]) -> dict[str, float]:
-    """Milliseconds per article of `annotate` on one batch, in total and for its parts (under cProfile)."""
+    """Milliseconds per article of `annotate` on one batch, in total and for its parts (under cProfile), and of the
+    model alone on the same batch."""
     annotate(articles[:8], enricher)  # warm: lingua loads its language models on first use
     profiler = cProfile.Profile()
     started = time.perf_counter()
@@ -209,6 +221,9 @@ def profile_annotate(enricher: Enricher, articles: list[Article]) -> dict[str, f
     for label, (file_end, function) in PROFILED.items():
         rows = [row for (file, _, func), row in stats.items() if func == function and file.endswith(file_end)]
         costs[label] = sum(row[3] for row in rows)
+    started = time.perf_counter()
+    enricher.embedder.encode([embedding_text(a.title, a.summary, a.body) for a in articles])
+    costs["vectors alone (encode)"] = time.perf_counter() - started
     return {label: round(seconds / len(articles) * 1000, 2) for label, seconds in costs.items()}
 
 
@@ -306,7 +321,7 @@ def main() -> None:
         )
         sample = _sample_articles(ours, before_sources, args.profile_batch)
         profile = profile_annotate(enricher, sample) | encode_speeds(enricher, sample)
-        results = [measure("naive baseline, before", lambda: naive_run(naive, before_sources), server_pid)]
+        results = [measure("naive baseline, before", lambda: naive_run(naive, before_sources), server_pid, client)]
         console.print(f"{results[0].name}: {results[0].articles} articles in {results[0].seconds:.0f} s")
 
         def streamed() -> tuple[int, dict[str, float]]:
@@ -315,8 +330,8 @@ def main() -> None:
                 console.print(f"failures: {Counter(report.failed_by_stage)}")
             return report.indexed, report.seconds
 
-        results.append(measure("mediamon run_once", streamed, server_pid))
-        results.append(measure("naive baseline, after", lambda: naive_run(naive, after_sources), server_pid))
+        results.append(measure("mediamon run_once", streamed, server_pid, client))
+        results.append(measure("naive baseline, after", lambda: naive_run(naive, after_sources), server_pid, client))
     in_index = {"naive": client.count(index=articles_alias(naive))["count"]}
     in_index["mediamon"] = client.count(index=articles_alias(ours))["count"]
     deleted = delete_prefixed(client, PREFIX)

@@ -134,16 +134,18 @@ def test_openvino_batches_in_flight_each_come_back_to_their_own_rows(cache):
     assert (cos(in_pairs, np.roll(alone, 1, axis=0)) < 0.99).all()  # the texts differ: a row out of place shows
 
 
-def test_a_built_openvino_model_loads_without_torch_or_transformers(cache):
-    load_embedder(MINILM, backend="openvino", precision="bf16", cache_dir=cache)  # built here, if not yet
+def test_the_default_model_once_built_loads_without_torch_or_transformers(data_dir):
+    built = settings_embedder(Settings(data_dir=data_dir))  # built here, if not yet
     script = (
-        "import sys; from pathlib import Path; from enrich.embed import load_embedder; "
-        f"e = load_embedder({MINILM!r}, backend='openvino', precision='bf16', cache_dir=Path({str(cache)!r})); "
-        "heavy = {'torch', 'transformers', 'sentence_transformers'}; "
-        "print(e.encode(['Minsk']).shape, sorted(heavy & set(sys.modules)))"
+        "import sys; from pathlib import Path; from enrich.embed import settings_embedder; "
+        "from mediamon.core.settings import Settings; "
+        f"e = settings_embedder(Settings(data_dir=Path({str(data_dir)!r}))); "
+        "heavy = {'torch', 'transformers', 'sentence_transformers', 'nncf'}; "
+        "print(e.backend, e.encode(['Minsk']).shape, sorted(heavy & set(sys.modules)))"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "(1, 384) []"  # 3-4 s of imports an enrich task no longer pays
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == f"{built.backend} (1, 384) []"  # 3-4 s of imports an enrich task no longer pays
 
 
 def test_the_openvino_export_is_built_once_and_reloaded_offline(tmp_path, monkeypatch):
