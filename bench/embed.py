@@ -120,7 +120,7 @@ def main() -> None:
     seed = next(s for s in load_seeds(settings.seeds_dir) if s.id == args.seed)
     query = f"{seed.title}\n{seed.summaries['en']}"
     flags = read_cpu_flags()
-    cache = settings.data_dir / "models"
+    cache = settings.model_cache
     console.print(
         f"{len(texts)} texts ({np.mean([len(t) for t in texts]):.0f} characters on average), {len(calibration)}"
         f" calibration texts; CPU {cpu_name()}, {os.cpu_count()} cores,"

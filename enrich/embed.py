@@ -214,7 +214,7 @@ def calibration_texts(path: Path) -> tuple[str, ...]:
 
 def settings_embedder(settings: Settings) -> Embedder:
     """The embedder the settings describe: model, batch size, prefix, backend, precision, threads; OpenVINO builds
-    cached under `data_dir/models`, int8 calibrated on `embed_calibration_file` (else CALIBRATION_FILE)."""
+    cached in `settings.model_cache`, int8 calibrated on `embed_calibration_file` (else CALIBRATION_FILE)."""
     calibration: tuple[str, ...] = ()
     if settings.embed_precision in ("auto", "int8"):
         calibration = calibration_texts(settings.embed_calibration_file or CALIBRATION_FILE)
@@ -224,7 +224,7 @@ def settings_embedder(settings: Settings) -> Embedder:
         settings.embed_prefix,
         settings.embed_backend,
         settings.embed_precision,
-        settings.data_dir / "models",
+        settings.model_cache,
         calibration,
         threads=settings.embed_threads,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -11,6 +13,10 @@ from elasticsearch import Elasticsearch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# One cache of the model's OpenVINO builds for the session and the processes it starts: the tests make many data
+# folders, and a build in each (the int8 one calibrates) would cost 15-30 s a folder. Cache tests pass their own.
+MODELS_DIR = tempfile.mkdtemp(prefix="mediamon-test-models-")
+os.environ["MEDIAMON_MODELS_DIR"] = MODELS_DIR
 
 from mediamon.core.settings import Settings, get_settings  # noqa: E402
 from search.client import EsUnavailable, check_health, make_client  # noqa: E402
@@ -52,3 +58,7 @@ def cli_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Sett
 
     yield use
     get_settings.cache_clear()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    shutil.rmtree(MODELS_DIR, ignore_errors=True)

@@ -49,7 +49,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def cache(data_dir: Path) -> Path:
-    return data_dir / "models"  # where settings_embedder keeps the OpenVINO builds
+    return Settings(data_dir=data_dir).model_cache  # where settings_embedder keeps the OpenVINO builds
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +146,11 @@ def test_the_default_model_once_built_loads_without_torch_or_transformers(data_d
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == f"{built.backend} (1, 384) []"  # 3-4 s of imports an enrich task no longer pays
+
+
+def test_the_builds_live_under_the_data_folder_unless_a_models_folder_is_set(tmp_path):
+    assert Settings(data_dir=tmp_path, models_dir=None).model_cache == tmp_path / "models"
+    assert Settings(data_dir=tmp_path, models_dir=tmp_path / "shared").model_cache == tmp_path / "shared"
 
 
 def test_the_openvino_export_is_built_once_and_reloaded_offline(tmp_path, monkeypatch):

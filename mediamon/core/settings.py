@@ -38,6 +38,8 @@ class Settings(BaseSettings):
 
     # Files and folders.
     data_dir: Path = PROJECT_ROOT / ".mediamon"
+    # The OpenVINO builds of the model (unset: `data_dir/models`); one folder can serve several data folders.
+    models_dir: Path | None = None
     seeds_dir: Path = PROJECT_ROOT / "seeds"
     feeds_path: Path = PROJECT_ROOT / "seeds" / "feeds.yaml"
     bench_dir: Path = PROJECT_ROOT.parent / "shared" / "bench"
@@ -122,6 +124,11 @@ class Settings(BaseSettings):
     alerts_digest_schedule: str = "0 6 * * *"  # cron (UTC) of the digest runs of mediamon_alerts (its file reads it)
     alert_overlap_minutes: int = 180  # each run looks this far behind its watermark, for articles indexed late
     alert_lease_seconds: float = 900.0  # a run's hold on a subscription, renewed as it works (a crashed run's expires)
+
+    @property
+    def model_cache(self) -> Path:
+        """Where the OpenVINO builds of the model are kept."""
+        return self.models_dir or self.data_dir / "models"
 
     def index_name(self, base: str) -> str:
         """Name of an index or alias under this deployment's prefix (e.g. `media-articles`)."""
