@@ -10,9 +10,12 @@ from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBui
 # How much text lingua reads: first the lead alone, and when that leaves it unsure (a top confidence under
 # SURE), up to SAMPLE_CHARS. The lead settles nearly every article at a fifth of the cost: on the 1,294 articles of the
 # news bench's other languages and 500 English ones it gave the full read's language every time (docs/benchmarks.md).
+# Not so between the Cyrillic languages: a Ukrainian lead can come out Kazakh at confidence 1.0 (the sample news's
+# Lavrov story, `tests/test_language.py`), so a lead read as one of them is always read in full.
 LEAD_CHARS = 400
 SURE = 0.9
 SAMPLE_CHARS = 2000
+CYRILLIC = frozenset({"be", "bg", "kk", "ru", "sr", "uk"})
 # A page hint wins when the detector's own top choice is not clearly ahead of it.
 HINT_MARGIN = 0.15
 
@@ -86,7 +89,7 @@ def detect_language(title: str, body: str, hint: str | None = None) -> LanguageG
     if not text:
         return LanguageGuess(None, 0.0)
     values = _detector().compute_language_confidence_values(text[:LEAD_CHARS])
-    if len(text) > LEAD_CHARS and (not values or values[0].value < SURE):  # a sure lead leaves no near-tie to break
+    if len(text) > LEAD_CHARS and (not values or values[0].value < SURE or _iso(values[0].language) in CYRILLIC):
         values = _detector().compute_language_confidence_values(text)
     if not values or values[0].value <= 0.0:
         return LanguageGuess(None, 0.0)

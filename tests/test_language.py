@@ -1,6 +1,7 @@
 import pytest
 
-from enrich.language import detect_language
+from enrich.language import LEAD_CHARS, LanguageGuess, detect_language
+from mediamon.dev.sample_news import load_items
 
 CASES = {
     "be": "Лукашэнка сустрэўся з Пуціным у Сочы, дзе яны абмяркоўвалі крэдыт і Саюзную дзяржаву.",
@@ -28,3 +29,11 @@ def test_page_hint_breaks_a_near_tie_but_never_overrules_clear_text():
 
 def test_empty_text_is_undecided():
     assert detect_language("", "  ").code is None
+
+
+def test_a_cyrillic_lead_is_read_in_full_where_lingua_misreads_it():
+    # The sample news's Ukrainian Lavrov story: its first 400 characters alone come out Kazakh at confidence 1.0.
+    story = next(item for item in load_items() if item.id == "uk-lavrov-zvynuvachennia")
+    body = f"{story.summary}\n" + "\n".join(story.body)
+    assert detect_language(story.title, body[: LEAD_CHARS - len(story.title)]).code == "kk"  # the lead alone
+    assert detect_language(story.title, body) == LanguageGuess("uk", 1.0)
