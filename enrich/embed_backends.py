@@ -142,19 +142,28 @@ class OpenVINOEncoder:
     requests: int = 1  # infer requests in flight (the compiled model's optimal number)
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
-        import openvino as ov
-
         out = np.zeros((len(texts), self.dims), dtype=np.float32)
-        queue = ov.AsyncInferQueue(self.compiled, self.requests)  # one per call: requests are not shared by threads
-
-        def done(request: Any, rows: np.ndarray) -> None:
-            out[rows] = request.get_output_tensor(0).data
-
-        queue.set_callback(done)
-        for rows in batches(texts, batch_size):
-            queue.start_async(model_inputs(self.tokenizer, [texts[i] for i in rows], self.inputs), rows)
-        queue.wait_all()
+        # Plain infer requests taken in turn, each waited for by this thread: no Python callback, so OpenVINO's
+        # threads never take the GIL (one doing so as the interpreter exits aborts the process).
+        slots: list[tuple[Any, np.ndarray] | None] = [None] * self.requests
+        requests = [self.compiled.create_infer_request() for _ in slots]
+        for turn, rows in enumerate(batches(texts, batch_size)):
+            inputs = model_inputs(self.tokenizer, [texts[i] for i in rows], self.inputs)  # while the others run
+            slot = turn % len(slots)
+            _collect(slots[slot], out)
+            requests[slot].start_async(inputs)
+            slots[slot] = (requests[slot], rows)
+        for pending in slots:
+            _collect(pending, out)
         return out
+
+
+def _collect(pending: tuple[Any, np.ndarray] | None, out: np.ndarray) -> None:
+    """Wait for a started request and copy its vectors into their rows of `out`."""
+    if pending is not None:
+        request, rows = pending
+        request.wait()
+        out[rows] = request.get_output_tensor(0).data
 
 
 def model_inputs(tokenizer: Any, texts: list[str], inputs: tuple[str, ...]) -> dict[str, np.ndarray]:

@@ -148,6 +148,26 @@ def test_the_default_model_once_built_loads_without_torch_or_transformers(data_d
     assert done.stdout.strip() == f"{built.backend} (1, 384) []"  # 3-4 s of imports an enrich task no longer pays
 
 
+def test_a_process_that_embedded_with_openvino_exits_cleanly(data_dir):
+    """OpenVINO's threads must not need the GIL once `encode` returns: one that takes it while the interpreter
+    exits aborts the process ("terminate called without an active exception", exit 134, about 1 run in 10 when
+    the requests called back into Python)."""
+    settings_embedder(Settings(data_dir=data_dir))  # built here, if not yet
+    script = (
+        "from pathlib import Path; from enrich.embed import settings_embedder; "
+        "from mediamon.core.settings import Settings; "
+        f"e = settings_embedder(Settings(data_dir=Path({str(data_dir)!r}))); "
+        f"print(e.encoder.encode({TEXTS!r} * 4, 2).shape)"
+    )
+    runs = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert (run.returncode, out.strip()) == (0, f"({4 * len(TEXTS)}, 384)"), err[-2000:]
+
+
 def test_the_builds_live_under_the_data_folder_unless_a_models_folder_is_set(tmp_path):
     assert Settings(data_dir=tmp_path, models_dir=None).model_cache == tmp_path / "models"
     assert Settings(data_dir=tmp_path, models_dir=tmp_path / "shared").model_cache == tmp_path / "shared"
