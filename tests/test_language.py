@@ -1,6 +1,6 @@
 import pytest
 
-from enrich.language import LEAD_CHARS, LanguageGuess, detect_language
+from enrich.language import LEAD_CHARS, LanguageGuess, _detector, detect_language
 from mediamon.dev.sample_news import load_items
 
 CASES = {
@@ -25,6 +25,14 @@ def test_languages_of_the_region_including_belarusian_russian_ukrainian(code, te
 def test_page_hint_breaks_a_near_tie_but_never_overrules_clear_text():
     assert detect_language("Lukashenko meets Putin", "", hint="en").code == "en"
     assert detect_language("", CASES["ru"], hint="en").code == "ru"
+
+
+def test_a_headline_is_read_without_every_language_s_full_models():
+    # Those take 5 s with the GIL held and 650 MB the first time; a headline needs its few candidates' only.
+    _detector.cache_clear()
+    assert detect_language("Łukaszenka spotkał się z Putinem w Soczi", "", hint="pl").code == "pl"
+    assert detect_language("Loekasjenko ontmoette Poetin in Sotsji", "").code == "nl"
+    assert _detector.cache_info().currsize == 1  # the trigram detector alone
 
 
 def test_empty_text_is_undecided():
