@@ -43,6 +43,15 @@ def test_chunks_keep_every_entry_once_with_hosts_taking_turns(tmp_path: Path) ->
     assert plan_chunks(settings, "run") == paths  # planned once: asking again gives the same chunks
 
 
+def test_the_first_chunks_are_smaller_so_enrichment_starts_soon(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, stream_batch_size=8)
+    write_jsonl(batch_path(run_dir(settings, "run"), "entries", 0), _entries("a.example", 20))
+    paths = plan_chunks(settings, "run", first=2)
+    assert [len(list(read_jsonl(Path(p)))) for p in paths] == [2, 4, 8, 6]
+    urls = [row["url"] for p in paths for row in read_jsonl(Path(p))]
+    assert urls == [e["url"] for e in _entries("a.example", 20)]
+
+
 def test_a_budget_leaves_the_later_chunks_in_the_spool(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, stream_batch_size=3)
     write_jsonl(batch_path(run_dir(settings, "run"), "entries", 0), _entries("a.example", 8))

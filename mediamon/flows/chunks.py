@@ -49,6 +49,11 @@ def _output(path: str | Path, kind: str) -> Path:
     return batch_path(path.parent, kind, batch_part(path))
 
 
+def is_enriched(chunk_path: str) -> bool:
+    """Whether a chunk has been enriched already (a resumed run's)."""
+    return _output(chunk_path, "enriched").exists()
+
+
 def retry_at(settings: Settings, retries: int, now: datetime) -> datetime | None:
     """When a page not read in full is fetched again after `retries` earlier tries (None: no more tries)."""
     if retries >= settings.page_retries:

@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypedDict
@@ -230,13 +230,14 @@ def fetch_feeds(settings: Settings, run_id: str, batch: FeedBatch, *, conditiona
     return str(path)
 
 
-def plan_chunks(settings: Settings, run_id: str, budget: int | None = None) -> list[str]:
+def plan_chunks(settings: Settings, run_id: str, budget: int | None = None, first: int | None = None) -> list[str]:
     """Cut the run's new entries into chunks (`chunk-*`) of `stream_batch_size`, hosts taking turns in each; a link
-    in two feed batches goes once. Returns the chunks to work on now: as many as `budget` entries allow (all when
-    None); the others stay in the spool. Planning twice gives the same chunks."""
+    in two feed batches goes once. With `first`, the first chunk has that many entries and the next ones double up
+    to `stream_batch_size` (`chunk_sizes`), so that one process's enrichment starts on a few pages rather than a whole
+    chunk. Returns the chunks to work on now: as many as `budget` entries allow (all when None); the others stay in
+    the spool. Planning twice gives the same chunks."""
     folder = run_dir(settings, run_id)
     if not (folder / "stats" / "plan.json").exists():
-        size = max(1, settings.stream_batch_size)
         by_host: dict[str, deque[dict]] = {}
         seen: set[str] = set()
         repeated: list[EntryOutcome] = []
@@ -255,11 +256,25 @@ def plan_chunks(settings: Settings, run_id: str, budget: int | None = None) -> l
                 rows.append(by_host[host].popleft())
                 if not by_host[host]:
                     del by_host[host]
-        for part, start in enumerate(range(0, len(rows), size)):
+        start = part = 0
+        sizes = chunk_sizes(settings.stream_batch_size if first is None else first, settings.stream_batch_size)
+        for part, size in enumerate(sizes):
+            if start >= len(rows):
+                break
             write_jsonl(batch_path(folder, "chunk", part), rows[start : start + size])
+            start += size
         write_jsonl(batch_path(folder, "outcomes-plan", 0), (o.to_json() for o in repeated))
-        write_stats(folder, "plan", None, {"seconds": 0.0, "chunks": -(-len(rows) // size), "entries": len(rows)})
+        write_stats(folder, "plan", None, {"seconds": 0.0, "chunks": part, "entries": len(rows)})
     return chunks_within(pending_chunks(folder), budget)
+
+
+def chunk_sizes(first: int, size: int) -> Iterator[int]:
+    """Entries per chunk, without end: from `first`, doubling up to `size` (both at least 1), then `size`."""
+    size = max(1, size)
+    current = min(max(1, first), size)
+    while True:
+        yield current
+        current = min(2 * current, size)
 
 
 def pending_chunks(folder: Path) -> list[Path]:

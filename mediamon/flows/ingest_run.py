@@ -26,7 +26,7 @@ from ingest.sources import Source
 from mediamon.core.runs import EntryOutcome, RunReport
 from mediamon.core.settings import Settings
 from mediamon.flows.batches import batch_part, batch_path, folder_lock, read_json, read_jsonl, run_dir, write_stats
-from mediamon.flows.chunks import enrich_chunk, fetch_chunk, index_chunk
+from mediamon.flows.chunks import enrich_chunk, fetch_chunk, index_chunk, is_enriched
 from mediamon.flows.feed_polling import (
     chunks_within,
     fetch_feeds,
@@ -46,6 +46,9 @@ LOG = logging.getLogger(__name__)
 
 # Chunks the fetching process works ahead of the one being enriched.
 FETCH_AHEAD = 2
+# A run's first chunk, in entries (the next ones double up to `stream_batch_size`): enrichment starts once these
+# few pages are in, not a whole chunk of them. The DAG keeps whole chunks: each of its tasks loads the model anew.
+FIRST_CHUNK = 32
 PR_SET_PDEATHSIG = 1
 
 
@@ -92,6 +95,8 @@ def process_chunks(
         try:
             while waiting and len(fetched) < FETCH_AHEAD:
                 fetch_next()
+            if not is_enriched(chunks[0][1]):
+                enricher()  # while the first chunk is fetched
             while fetched:
                 run_id, future = fetched.popleft()
                 articles_path = future.result()
@@ -187,7 +192,7 @@ def run_once(
             polled += len(batch["feeds"])
             if progress:
                 progress("feeds polled", polled, feeds)
-        chunks = plan_chunks(settings, run_id, budget - drained["entries"])
+        chunks = plan_chunks(settings, run_id, budget - drained["entries"], first=FIRST_CHUNK)
         total, done = sum(sum(1 for _ in read_jsonl(Path(path))) for path in chunks), 0
 
         def entries_done(count: int) -> None:
