@@ -22,7 +22,7 @@ from mediamon.dev.drill_site import DrillSite, drill_site, story
 from mediamon.dev.faults import alive, descendants, es_gate, kill_hard, wait_until
 from mediamon.flows.batches import batches_root, read_jsonl, read_stats, run_dir
 from mediamon.flows.feed_polling import fetch_feeds, new_run_id, plan_chunks, select_feeds
-from mediamon.flows.ingest_run import run_once
+from mediamon.flows.ingest_run import FIRST_CHUNK, run_once
 from mediamon.flows.run_report import finish_run
 from search.index_versions import articles_alias
 from search.run_records import recent_runs
@@ -156,6 +156,18 @@ def test_a_run_takes_at_most_its_budget_and_the_rest_waits(settings, es, site, t
     assert [r.indexed + r.drained.get("indexed", 0) for r in reports] == [4, 4, 2]
     assert reports[0].spooled == 6 and all(r.reconciled for r in reports)
     assert sorted(urls_indexed(es, run_settings)) == sorted(canonical_url(site.link(n)) for n in range(10))
+
+
+def test_a_run_starts_on_a_small_first_chunk_and_indexes_every_entry_once(settings, es, site, tmp_path):
+    run_settings = local(settings, tmp_path, "first-chunk")
+    site.listed = list(range(40))
+    enriched: list[int] = []
+    report = run_once(
+        run_settings, [site.source()], lambda what, done, _: enriched.append(done) if what == "entries" else None
+    )
+    assert enriched == [FIRST_CHUNK, 40]  # the first chunk is enriched before the rest of the run's 40
+    assert report.indexed == 40 and report.reconciled
+    assert sorted(urls_indexed(es, run_settings)) == sorted(canonical_url(site.link(n)) for n in range(40))
 
 
 def test_a_page_that_fails_is_stored_from_its_feed_and_read_in_full_when_it_comes_back(settings, es, site, tmp_path):
