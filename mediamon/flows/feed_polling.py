@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypedDict
@@ -256,25 +256,26 @@ def plan_chunks(settings: Settings, run_id: str, budget: int | None = None, firs
                 rows.append(by_host[host].popleft())
                 if not by_host[host]:
                     del by_host[host]
-        start = part = 0
-        sizes = chunk_sizes(settings.stream_batch_size if first is None else first, settings.stream_batch_size)
-        for part, size in enumerate(sizes):
-            if start >= len(rows):
-                break
-            write_jsonl(batch_path(folder, "chunk", part), rows[start : start + size])
-            start += size
+        size = settings.stream_batch_size
+        sizes, start = chunk_sizes(len(rows), size if first is None else first, size), 0
+        for part, count in enumerate(sizes):
+            write_jsonl(batch_path(folder, "chunk", part), rows[start : start + count])
+            start += count
         write_jsonl(batch_path(folder, "outcomes-plan", 0), (o.to_json() for o in repeated))
-        write_stats(folder, "plan", None, {"seconds": 0.0, "chunks": part, "entries": len(rows)})
+        write_stats(folder, "plan", None, {"seconds": 0.0, "chunks": len(sizes), "entries": len(rows)})
     return chunks_within(pending_chunks(folder), budget)
 
 
-def chunk_sizes(first: int, size: int) -> Iterator[int]:
-    """Entries per chunk, without end: from `first`, doubling up to `size` (both at least 1), then `size`."""
+def chunk_sizes(total: int, first: int, size: int) -> list[int]:
+    """How `total` entries are cut into chunks: `first` of them, then twice as many each time up to `size` (both at
+    least 1), then `size` at a time; the last chunk takes what is left."""
     size = max(1, size)
-    current = min(max(1, first), size)
-    while True:
-        yield current
+    current, sizes = min(max(1, first), size), []
+    while total > 0:
+        sizes.append(min(current, total))
+        total -= current
         current = min(2 * current, size)
+    return sizes
 
 
 def pending_chunks(folder: Path) -> list[Path]:
