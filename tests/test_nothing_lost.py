@@ -20,9 +20,9 @@ from mediamon.core.settings import Settings
 from mediamon.core.urls import canonical_url
 from mediamon.dev.drill_site import DrillSite, drill_site, story
 from mediamon.dev.faults import alive, descendants, es_gate, kill_hard, wait_until
-from mediamon.flows.batches import batches_root, read_jsonl, read_stats, run_dir
+from mediamon.flows.batches import batch_part, batches_root, read_jsonl, read_stats, run_dir
 from mediamon.flows.feed_polling import fetch_feeds, new_run_id, plan_chunks, select_feeds
-from mediamon.flows.ingest_run import FIRST_CHUNK, run_once
+from mediamon.flows.ingest_run import ENRICH_AHEAD, FIRST_CHUNK, run_once
 from mediamon.flows.run_report import finish_run
 from search.index_versions import articles_alias
 from search.run_records import recent_runs
@@ -166,6 +166,35 @@ def test_a_run_starts_on_a_small_first_chunk_and_indexes_every_entry_once(settin
         run_settings, [site.source()], lambda what, done, _: enriched.append(done) if what == "entries" else None
     )
     assert enriched == [FIRST_CHUNK, 40]  # the first chunk is enriched before the rest of the run's 40
+    assert report.indexed == 40 and report.reconciled
+    assert sorted(urls_indexed(es, run_settings)) == sorted(canonical_url(site.link(n)) for n in range(40))
+
+
+def test_two_chunks_are_enriched_at_once_and_indexed_in_their_order(settings, es, site, tmp_path, monkeypatch):
+    from mediamon.flows import ingest_run
+
+    run_settings = local(settings, tmp_path, "two-at-once", stream_batch_size=8)
+    site.listed = list(range(40))  # five chunks of 8
+    together, calls, lock = threading.Barrier(ENRICH_AHEAD, timeout=30), [], threading.Lock()
+    indexed_parts: list[int] = []
+    enrich, index = ingest_run.enrich_chunk, ingest_run.index_chunk
+
+    def enrich_meeting_the_next(settings, run_id, path, enricher):
+        with lock:
+            calls.append(path)
+            first = len(calls) <= ENRICH_AHEAD
+        if first:
+            together.wait()  # broken (the run fails) unless the first two chunks are enriched at the same time
+        return enrich(settings, run_id, path, enricher)
+
+    def index_recording(settings, run_id, path):
+        indexed_parts.append(batch_part(Path(path)))
+        return index(settings, run_id, path)
+
+    monkeypatch.setattr(ingest_run, "enrich_chunk", enrich_meeting_the_next)
+    monkeypatch.setattr(ingest_run, "index_chunk", index_recording)
+    report = run_once(run_settings, [site.source()])
+    assert len(calls) == 5 and indexed_parts == sorted(indexed_parts) and len(set(indexed_parts)) == 5
     assert report.indexed == 40 and report.reconciled
     assert sorted(urls_indexed(es, run_settings)) == sorted(canonical_url(site.link(n)) for n in range(40))
 

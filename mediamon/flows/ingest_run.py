@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
@@ -44,8 +45,10 @@ from search.client import EsUnavailable
 
 LOG = logging.getLogger(__name__)
 
-# Chunks the fetching process works ahead of the one being enriched.
+# Chunks the fetching process works ahead of the ones being enriched.
 FETCH_AHEAD = 2
+# Chunks enriched at once: the next chunk's batches reach the model while the last one's finish and are written.
+ENRICH_AHEAD = 2
 # A run's first chunk, in entries (the next ones double up to `stream_batch_size`): enrichment starts once these
 # few pages are in, not a whole chunk of them. The DAG keeps whole chunks: each of its tasks loads the model anew.
 FIRST_CHUNK = 32
@@ -65,7 +68,8 @@ def process_chunks(
 ) -> str | None:
     """Take chunks `(run_id, chunk file)` through fetch → enrich → index, each from where it stopped, overlapped:
     another process fetches and extracts, `FETCH_AHEAD` chunks ahead (apart, so its threads never hold up the model
-    on the GIL); this thread enriches (the model loads while the first chunk is fetched); a thread indexes.
+    on the GIL); two threads enrich, `ENRICH_AHEAD` chunks at once (the model loads while the first chunk is
+    fetched); a thread indexes, in the chunks' order.
 
     Returns why indexing stopped (Elasticsearch away), or None: from the first chunk that could not be indexed on,
     the chunks stay in the spool, still fetched and enriched, so nothing fetched is lost. `progress` is called with
@@ -73,47 +77,66 @@ def process_chunks(
     """
     if not chunks:
         return None
-
-    @cache
-    def enricher() -> Enricher:
-        return load_enricher(settings)
-
+    enricher = _shared_loader(settings)
     index_error: str | None = None
     spawn = multiprocessing.get_context("spawn")
     with (
         ProcessPoolExecutor(1, mp_context=spawn, initializer=_die_with_parent) as fetching,
+        ThreadPoolExecutor(ENRICH_AHEAD, thread_name_prefix="enrich-chunks") as enriching,
         ThreadPoolExecutor(1, thread_name_prefix="index-chunks") as indexing,
     ):
         waiting = deque(chunks)
-        fetched: deque[tuple[str, Future[str]]] = deque()
+        fetched: deque[tuple[str, str, Future[str]]] = deque()
+        enriched: deque[tuple[str, str, Future[str]]] = deque()
         indexed: list[Future[str]] = []
 
         def fetch_next() -> None:
             run_id, path = waiting.popleft()
-            fetched.append((run_id, fetching.submit(fetch_chunk, settings, run_id, path)))
+            fetched.append((run_id, path, fetching.submit(fetch_chunk, settings, run_id, path)))
+
+        def enrich_next() -> None:
+            run_id, path, future = fetched.popleft()
+            articles_path = future.result()
+            if waiting:
+                fetch_next()
+            enriched.append((run_id, path, enriching.submit(enrich_chunk, settings, run_id, articles_path, enricher)))
 
         try:
             while waiting and len(fetched) < FETCH_AHEAD:
                 fetch_next()
             if not is_enriched(chunks[0][1]):
                 enricher()  # while the first chunk is fetched
-            while fetched:
-                run_id, future = fetched.popleft()
-                articles_path = future.result()
-                if waiting:
-                    fetch_next()
-                enriched = enrich_chunk(settings, run_id, articles_path, enricher)
+            while fetched or enriched:
+                while fetched and len(enriched) < ENRICH_AHEAD:
+                    enrich_next()
+                run_id, path, future = enriched.popleft()
+                enriched_path = future.result()
                 index_error = index_error or _first_error(indexed)
                 if index_error is None:  # once the index is away, the rest waits in the spool, in order
-                    indexed.append(indexing.submit(index_chunk, settings, run_id, enriched))
+                    indexed.append(indexing.submit(index_chunk, settings, run_id, enriched_path))
                 if progress:
-                    progress(sum(1 for _ in read_jsonl(Path(articles_path))))
+                    progress(sum(1 for _ in read_jsonl(Path(path))))
             for future in indexed:
                 index_error = index_error or _error_of(future)
         finally:
-            for _, future in fetched:
+            for _, _, future in [*fetched, *enriched]:
                 future.cancel()
     return index_error
+
+
+def _shared_loader(settings: Settings) -> Callable[[], Enricher]:
+    """The enricher of `settings`, loaded once on first call, whichever thread calls first."""
+    lock = threading.Lock()
+
+    @cache
+    def load() -> Enricher:
+        return load_enricher(settings)
+
+    def enricher() -> Enricher:
+        with lock:
+            return load()
+
+    return enricher
 
 
 def _error_of(future: Future[str]) -> str | None:
