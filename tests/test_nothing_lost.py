@@ -95,11 +95,12 @@ def test_the_index_going_away_mid_run_keeps_the_rest_for_the_next_run(settings, 
     assert len(indexed) == len(set(indexed)) == 12
 
 
-def mediamon(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    """`mediamon ARGS` in a process of its own, its output appended to `log` (a pipe nobody reads could block it)."""
+def mediamon(args: list[str], env: dict[str, str], log: Path, **options) -> subprocess.Popen:
+    """`mediamon ARGS` in a process of its own, its output appended to `log` (a pipe nobody reads could block it);
+    `options` go to Popen."""
     command = [sys.executable, "-c", "from mediamon.cli import entry_point; entry_point()", *args]
     with log.open("ab") as output:
-        return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, **options)
 
 
 def test_runs_killed_in_each_stage_lose_and_duplicate_nothing_and_leave_no_process(settings, es, site, tmp_path):
@@ -146,6 +147,41 @@ def test_runs_killed_in_each_stage_lose_and_duplicate_nothing_and_leave_no_proce
     indexed = urls_indexed(es, run_settings)
     assert sorted(indexed) == sorted(canonical_url(site.link(n)) for n in range(9))  # each once
     assert all(r["reconciled"] for r in recent_runs(es, run_settings, 20))
+    assert not [f for f in root.iterdir() if (f / "run.json").exists()]  # the spool is empty
+
+
+def test_ctrl_c_stops_a_run_with_one_line_and_the_next_run_finishes_its_entries(settings, es, site, tmp_path):
+    import os
+    import signal
+
+    site.listed, site.page_delay = list(range(9)), 2.0
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(yaml.safe_dump({"sources": [site.source().model_dump(mode="json")]}), encoding="utf-8")
+    run_settings = local(settings, tmp_path, "ctrl-c", stream_batch_size=3)
+    env = os.environ | {
+        "MEDIAMON_ES_URL": run_settings.es_url,
+        "MEDIAMON_INDEX_PREFIX": run_settings.index_prefix,
+        "MEDIAMON_DATA_DIR": str(run_settings.data_dir),
+        "MEDIAMON_ALLOW_HOSTS": '["127.0.0.1"]',
+        "MEDIAMON_HOST_MIN_INTERVAL": "0",
+        "MEDIAMON_STREAM_BATCH_SIZE": "3",
+    }
+    root, log = batches_root(run_settings), tmp_path / "stopped.log"
+    run = mediamon(["run", "--feeds", str(feeds)], env, log, start_new_session=True)
+    fetched = wait_until(lambda: any(root.glob("*/articles-*.jsonl.gz")) and descendants(run.pid), 300)
+    assert fetched, "the run never fetched its first chunk"
+    workers = descendants(run.pid)
+    os.killpg(run.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole process group
+    assert run.wait(timeout=120) == 130
+    said = log.read_text(encoding="utf-8")
+    assert "Traceback" not in said
+    assert said.strip().splitlines()[-1].startswith("interrupted: the run stopped; the entries it had polled wait")
+    assert wait_until(lambda: not any(alive(pid) for pid in workers), timeout=15), "processes left after Ctrl-C"
+    site.page_delay = 0.0
+    final = mediamon(["run", "--feeds", str(feeds), "--json"], env, tmp_path / "final.log")
+    assert final.wait(timeout=600) == 0, (tmp_path / "final.log").read_text()
+    indexed = urls_indexed(es, run_settings)
+    assert sorted(indexed) == sorted(canonical_url(site.link(n)) for n in range(9))  # each once
     assert not [f for f in root.iterdir() if (f / "run.json").exists()]  # the spool is empty
 
 

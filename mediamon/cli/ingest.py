@@ -11,7 +11,7 @@ from rich.table import Table
 
 from mediamon.cli.app import app
 from mediamon.cli.common import JsonFlag, console, healthy_client, print_report, progress_bars, say, when
-from mediamon.core.errors import ConfigError
+from mediamon.core.errors import ConfigError, Interrupted
 from mediamon.core.settings import Settings, get_settings
 
 
@@ -21,7 +21,8 @@ def run(
     as_json: JsonFlag = False,
 ) -> None:
     """Poll every feed once, fetch and enrich new articles, and index them. Exit code 1 when Elasticsearch was away
-    (what was fetched waits in the spool for the next run), 3 when the feed list has bad entries (the others ran)."""
+    (what was fetched waits in the spool for the next run), 3 when the feed list has bad entries (the others ran),
+    130 when stopped with Ctrl-C (what it had polled waits in the spool too)."""
     from ingest.sources import load_sources
     from mediamon.flows.ingest_run import run_once
     from search.client import EsUnavailable
@@ -31,8 +32,13 @@ def run(
     if not loaded.sources:
         problem = "; ".join(str(e) for e in loaded.errors) or f"{settings.feeds_path} lists no source"
         raise ConfigError(f"no feed to poll: {problem}")
-    with progress_bars(as_json) as progress:
-        report = run_once(settings, progress=progress)
+    try:
+        with progress_bars(as_json) as progress:
+            report = run_once(settings, progress=progress)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "the run stopped; the entries it had polled wait in the spool, and the next `mediamon run` finishes them"
+        ) from None
     error = EsUnavailable(f"{report.index_error}; {report.spooled} entries wait in the spool for the next run")
     if as_json:
         failure = {"error": " ".join(str(error).split()), "code": error.exit_code} if report.index_error else {}
@@ -59,8 +65,14 @@ def import_articles(
     be imported (each is named; the others are in)."""
     from mediamon.flows.backfill import import_jsonl
 
-    with progress_bars(as_json) as progress:
-        report = import_jsonl(get_settings(), file, lambda done, total: progress("lines", done, total))
+    try:
+        with progress_bars(as_json) as progress:
+            report = import_jsonl(get_settings(), file, lambda done, total: progress("lines", done, total))
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"the import stopped; the articles indexed so far stay, and importing {file} again adds the rest (those"
+            " already in count as duplicates)"
+        ) from None
     summary = {"read": report.read, "indexed": report.indexed, "duplicates": report.duplicates, "errors": report.errors}
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))

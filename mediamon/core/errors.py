@@ -2,8 +2,8 @@
 
 The command line prints such an error as that line (a JSON object with `--json`) and exits with its `exit_code`:
 1 for a failure at run time (Elasticsearch unreachable, a page that cannot be fetched), 2 for a usage or
-configuration error (an unknown seed, a file that cannot be used, a bad setting). Anything else is a bug and keeps
-its traceback.
+configuration error (an unknown seed, a file that cannot be used, a bad setting), 130 when the person stopped the
+command (Ctrl-C). Anything else is a bug and keeps its traceback.
 """
 
 
@@ -25,3 +25,10 @@ class UsageError(MediamonError, ValueError):
     """A request that cannot be served as asked: an unknown seed or subscription, options that do not go together."""
 
     exit_code = 2
+
+
+class Interrupted(MediamonError):
+    """A command stopped by the person (Ctrl-C); the message says what became of the work it had begun."""
+
+    exit_code = 130  # the shell's code for a process ended by SIGINT
+    label = "interrupted"
