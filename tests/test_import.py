@@ -222,3 +222,38 @@ def test_every_line_is_imported_whatever_its_date_with_precision_and_source(sett
     month_range = {"range": {"published_at": {"gte": "2020-09-01", "lt": "2020-10-01"}}}
     assert es.count(index=alias, query=month_range)["count"] == 3
     assert es.count(index=alias, query={"term": {"published_source": "none"}})["count"] == 3
+
+
+def test_ctrl_c_stops_an_import_with_one_line_and_a_second_import_adds_the_rest(settings, es, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from mediamon.dev.faults import wait_until
+
+    lines = 3000
+    path = tmp_path / "many.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"url": f"https://archive.example.org/many/{n}", "title": f"Report {n}", "body": f"Item {n}."})
+            + "\n"
+            for n in range(lines)
+        )
+    )
+    prefix = f"{settings.index_prefix}import-stopped-"
+    env = os.environ | {"MEDIAMON_INDEX_PREFIX": prefix, "MEDIAMON_DATA_DIR": str(tmp_path / "data")}
+    log = tmp_path / "import.log"
+    command = [sys.executable, "-c", "from mediamon.cli import entry_point; entry_point()", "-v", "import", str(path)]
+    with log.open("ab") as output:
+        run = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    assert wait_until(lambda: "lines read" in log.read_text(encoding="utf-8"), 300), log.read_text()
+    os.killpg(run.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
+    assert run.wait(timeout=120) == 130
+    said = log.read_text(encoding="utf-8")
+    assert "Traceback" not in said
+    assert said.strip().splitlines()[-1].startswith("interrupted: the import stopped; the articles indexed so far stay")
+    again = import_jsonl(settings.model_copy(update={"index_prefix": prefix}), path)
+    assert 0 < again.duplicates < lines and again.indexed + again.duplicates == lines  # the rest, once
+    es.indices.refresh(index=f"{prefix}media-articles")
+    assert es.count(index=f"{prefix}media-articles")["count"] == lines
