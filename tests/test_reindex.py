@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from enrich.annotate import Enricher, annotate, load_enricher
 from mediamon.cli import app
+from mediamon.core.errors import Interrupted
 from mediamon.core.records import Article, build_article
 from mediamon.core.settings import Settings, get_settings
 from mediamon.flows.reindex import ReindexError, reindex_articles
@@ -189,6 +190,24 @@ def test_a_document_the_new_mapping_refuses_stops_the_flip_and_loses_nothing(es,
     assert indices_behind(es, alias) == [f"{alias}-v1"]
     assert not es.indices.exists(index=f"{alias}-v2")
     assert es.count(index=alias)["count"] == 4
+
+
+def test_a_reindex_stopped_with_ctrl_c_before_the_switch_deletes_its_partial_copy(es, settings, enricher, monkeypatch):
+    from mediamon.flows import reindex as flow
+
+    local = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}reindex-stopped-"})
+    alias = index_stories(es, local, enricher)
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # as Ctrl-C would, in the middle of the copy
+
+    monkeypatch.setattr(flow, "bulk_create", stopped)
+    with pytest.raises(Interrupted, match=rf"still points to {alias}-v1, and the partial copy {alias}-v2 was deleted"):
+        reindex_articles(es, local, enricher)
+
+    assert indices_behind(es, alias) == [f"{alias}-v1"]
+    assert not es.indices.exists(index=f"{alias}-v2")
+    assert es.count(index=alias)["count"] == len(STORIES)
 
 
 def test_reindex_without_an_index_says_so(es, settings, enricher):

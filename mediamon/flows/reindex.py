@@ -20,7 +20,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
 
 from enrich.annotate import Enricher, annotate
-from mediamon.core.errors import MediamonError
+from mediamon.core.errors import Interrupted, MediamonError
 from mediamon.core.settings import Settings
 from search.analyzers import language_text
 from search.documents import article_document, article_from_document, dated_at
@@ -66,7 +66,8 @@ def reindex_articles(
 
     Articles with vectors of another model are re-enriched (vector, topics, entities, seed relevance; their
     near-duplicate group is kept). `progress` is called with the number of articles done after each chunk.
-    If any article cannot be copied, or anything else fails, the new index is deleted and the alias left as it was.
+    If any article cannot be copied, or anything else fails, the new index is deleted and the alias left as it was;
+    stopped with Ctrl-C before the switch, the same, and it raises Interrupted saying so.
     """
     started = time.perf_counter()
     alias = articles_alias(settings)
@@ -84,8 +85,13 @@ def reindex_articles(
             raise ReindexError(f"{len(report.failed)} articles could not be copied into {target} ({first})")
         client.indices.refresh(index=target)
         move_alias(client, alias, sources, target)
-    except Exception:
+    except BaseException as exc:  # a failure, or the person stopping it (Ctrl-C): the partial copy goes
         client.options(ignore_status=404).indices.delete(index=target)
+        if isinstance(exc, KeyboardInterrupt):
+            raise Interrupted(
+                f"the reindex stopped before the switch: {alias} still points to {report.source}, and the partial"
+                f" copy {target} was deleted; `mediamon reindex` starts over"
+            ) from None
         raise
     # Articles written to the old index between the scan's snapshot and the flip.
     before = report.copied
