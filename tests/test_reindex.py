@@ -210,6 +210,25 @@ def test_a_reindex_stopped_with_ctrl_c_before_the_switch_deletes_its_partial_cop
     assert es.count(index=alias)["count"] == len(STORIES)
 
 
+def test_a_switch_that_went_through_before_the_interrupt_keeps_the_new_index(es, settings, enricher, monkeypatch):
+    from mediamon.flows import reindex as flow
+
+    local = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}reindex-switched-"})
+    alias = index_stories(es, local, enricher)
+    switch = flow.move_alias
+
+    def switched_then_stopped(*args, **kwargs):
+        switch(*args, **kwargs)
+        raise KeyboardInterrupt  # Ctrl-C as the answer to the switch comes back
+
+    monkeypatch.setattr(flow, "move_alias", switched_then_stopped)
+    with pytest.raises(KeyboardInterrupt):
+        reindex_articles(es, local, enricher)
+
+    assert indices_behind(es, alias) == [f"{alias}-v2"]  # the live index, not deleted
+    assert es.count(index=alias)["count"] == len(STORIES)
+
+
 def test_reindex_without_an_index_says_so(es, settings, enricher):
     local = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}reindex-none-"})
     with pytest.raises(ReindexError, match="nothing has been indexed"):

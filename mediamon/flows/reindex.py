@@ -85,7 +85,9 @@ def reindex_articles(
             raise ReindexError(f"{len(report.failed)} articles could not be copied into {target} ({first})")
         client.indices.refresh(index=target)
         move_alias(client, alias, sources, target)
-    except BaseException as exc:  # a failure, or the person stopping it (Ctrl-C): the partial copy goes
+    except BaseException as exc:  # a failure, or the person stopping it (Ctrl-C): the partial copy goes ...
+        if client.indices.exists_alias(name=alias, index=target):
+            raise  # ... unless the switch went through before the request was given up: it is the live index now
         client.options(ignore_status=404).indices.delete(index=target)
         if isinstance(exc, KeyboardInterrupt):
             raise Interrupted(
