@@ -200,6 +200,22 @@ def move_alias(client: Elasticsearch, alias: str, sources: list[str], target: st
     )
 
 
+# The `_meta` key of an index version that a reindex switched the alias to before copying what the versions it left
+# got during its copy: their names, until that last pass is done.
+CATCH_UP = "catch_up_from"
+
+
+def pending_catch_up(client: Elasticsearch, index: str) -> list[str]:
+    """The versions whose last writes `index` has yet to copy (a reindex stopped after its switch), else []."""
+    mappings = client.indices.get_mapping(index=index)[index]["mappings"]
+    return list(mappings.get("_meta", {}).get(CATCH_UP, []))
+
+
+def mark_catch_up(client: Elasticsearch, index: str, sources: list[str]) -> None:
+    """Record on `index` that it has to copy the last writes of `sources` (none: that it is done)."""
+    client.indices.put_mapping(index=index, meta={CATCH_UP: sources} if sources else {})
+
+
 def reindex_needed(client: Elasticsearch, settings: Settings, model: str) -> str | None:
     """Why the articles must be reindexed for `model` (vectors of another model), or None."""
     alias = articles_alias(settings)
@@ -210,10 +226,12 @@ def reindex_needed(client: Elasticsearch, settings: Settings, model: str) -> str
 
 
 def delete_unaliased(client: Elasticsearch, settings: Settings) -> list[str]:
-    """Delete the article index versions the alias no longer points to (left by reindexing); returns their names."""
+    """Delete the article index versions the alias no longer points to (left by reindexing), but those whose last
+    writes a stopped reindex has yet to copy; returns their names."""
     alias = articles_alias(settings)
     live = set(indices_behind(client, alias)) if client.indices.exists_alias(name=alias) else set()
-    old = sorted(set(client.indices.get(index=f"{alias}-v*", allow_no_indices=True)) - live)
+    waited_for = {name for index in live for name in pending_catch_up(client, index)}  # the next reindex copies them
+    old = sorted(set(client.indices.get(index=f"{alias}-v*", allow_no_indices=True)) - live - waited_for)
     if old:
         client.indices.delete(index=",".join(old))
     return old

@@ -23,6 +23,7 @@ from search.index_versions import (
     delete_unaliased,
     ensure_articles_index,
     indices_behind,
+    pending_catch_up,
     reindex_needed,
 )
 from search.write import bulk_create
@@ -162,6 +163,38 @@ def test_articles_written_during_the_copy_are_caught_up_after_the_flip(es, setti
     assert (report.copied, report.caught_up) == (4, 1)
     assert es.count(index=alias)["count"] == 4
     assert es.get(index=alias, id="late")["_index"] == f"{alias}-v2"
+
+
+def test_a_reindex_stopped_in_its_last_pass_leaves_it_to_the_next_and_prune_keeps_its_source(
+    es, settings, enricher, monkeypatch
+):
+    from mediamon.flows import reindex as flow
+
+    local = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}reindex-last-pass-"})
+    alias = index_stories(es, local, enricher)
+    late = dict(sources(es, alias)["march"], url="https://news.example/late")
+
+    def write_to_the_old_index(done: int) -> None:
+        if done == 3:  # after the scan's snapshot, before the flip
+            es.index(index=f"{alias}-v1", id="late", document=late, refresh=True)
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C in the last pass, which lists what the new version lacks
+
+    with monkeypatch.context() as patched:
+        patched.setattr(flow, "existing_ids", stopped)
+        with pytest.raises(Interrupted, match=rf"moved to {alias}-v2, while copying what {alias}-v1 got"):
+            reindex_articles(es, local, enricher, progress=write_to_the_old_index)
+    assert indices_behind(es, alias) == [f"{alias}-v2"] and pending_catch_up(es, f"{alias}-v2") == [f"{alias}-v1"]
+    assert not es.exists(index=alias, id="late")
+    assert delete_unaliased(es, local) == []  # v1 still holds what the last pass has to copy
+
+    report = reindex_articles(es, local, enricher)  # the last pass of the one before, then its own copy
+
+    assert (report.source, report.target, report.caught_up) == (f"{alias}-v2", f"{alias}-v3", 1)
+    assert es.get(index=alias, id="late")["_index"] == f"{alias}-v3" and es.count(index=alias)["count"] == 4
+    assert pending_catch_up(es, f"{alias}-v3") == [] and pending_catch_up(es, f"{alias}-v2") == []
+    assert delete_unaliased(es, local) == [f"{alias}-v1", f"{alias}-v2"]
 
 
 def test_documents_indexed_before_dated_at_get_it_when_copied(es, settings, enricher):

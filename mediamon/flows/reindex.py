@@ -24,7 +24,15 @@ from mediamon.core.errors import Interrupted, MediamonError
 from mediamon.core.settings import Settings
 from search.analyzers import language_text
 from search.documents import article_document, article_from_document, dated_at
-from search.index_versions import articles_alias, create_articles_index, indices_behind, move_alias, next_version
+from search.index_versions import (
+    articles_alias,
+    create_articles_index,
+    indices_behind,
+    mark_catch_up,
+    move_alias,
+    next_version,
+    pending_catch_up,
+)
 from search.write import bulk_create, existing_ids
 
 LOG = logging.getLogger(__name__)
@@ -74,9 +82,12 @@ def reindex_articles(
     if not client.indices.exists_alias(name=alias):
         raise ReindexError(f"there is no {alias} to reindex (nothing has been indexed under this prefix)")
     sources = indices_behind(client, alias)
-    target = next_version(client, alias)
     model = enricher.embedder.model_id
-    report = ReindexReport(alias=alias, source=",".join(sources), target=target, model=model)
+    report = ReindexReport(alias=alias, source=",".join(sources), target="", model=model)
+    for live in sources:  # an earlier reindex stopped after its switch: its last pass first
+        if behind := pending_catch_up(client, live):
+            _catch_up(client, behind, live, enricher, report, progress)
+    target = report.target = next_version(client, alias)
     report.analyzers = create_articles_index(client, settings, target, enricher.embedder.dims)
     try:
         _copy(client, sources, target, enricher, report, progress, None)
@@ -84,6 +95,7 @@ def reindex_articles(
             first = "; ".join(f"{doc_id}: {reason}" for doc_id, reason in list(report.failed.items())[:3])
             raise ReindexError(f"{len(report.failed)} articles could not be copied into {target} ({first})")
         client.indices.refresh(index=target)
+        mark_catch_up(client, target, sources)  # a stop after the switch leaves the last pass to the next reindex
         move_alias(client, alias, sources, target)
     except BaseException as exc:  # a failure, or the person stopping it (Ctrl-C): the partial copy goes ...
         if client.indices.exists_alias(name=alias, index=target):
@@ -95,11 +107,13 @@ def reindex_articles(
                 f" copy {target} was deleted; `mediamon reindex` starts over"
             ) from None
         raise
-    # Articles written to the old index between the scan's snapshot and the flip.
-    before = report.copied
-    _copy(client, sources, target, enricher, report, progress, target)
-    report.caught_up = report.copied - before
-    client.indices.refresh(index=target)
+    try:
+        _catch_up(client, sources, target, enricher, report, progress)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"the reindex stopped after {alias} moved to {target}, while copying what {report.source} got during the"
+            f" copy; the next `mediamon reindex` finishes that first ({report.source} is kept until then)"
+        ) from None
     report.seconds = round(time.perf_counter() - started, 1)
     LOG.info(
         "reindexed %s: %d articles from %s into %s (%d re-embedded, %d failed)",
@@ -111,6 +125,22 @@ def reindex_articles(
         len(report.failed),
     )
     return report
+
+
+def _catch_up(
+    client: Elasticsearch,
+    sources: list[str],
+    target: str,
+    enricher: Enricher,
+    report: ReindexReport,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """The last pass: copy into `target` what `sources` got after the copy's snapshot, then clear its mark."""
+    before = report.copied
+    _copy(client, sources, target, enricher, report, progress, target)
+    report.caught_up += report.copied - before
+    client.indices.refresh(index=target)
+    mark_catch_up(client, target, [])
 
 
 def _copy(
