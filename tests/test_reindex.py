@@ -197,6 +197,31 @@ def test_a_reindex_stopped_in_its_last_pass_leaves_it_to_the_next_and_prune_keep
     assert delete_unaliased(es, local) == [f"{alias}-v1", f"{alias}-v2"]
 
 
+def test_the_daily_maintenance_finishes_a_reindex_stopped_in_its_last_pass(es, settings, enricher, monkeypatch):
+    from mediamon.flows import reindex as flow
+    from mediamon.flows.maintenance import reindex_if_model_changed
+
+    local = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}reindex-daily-"})
+    alias = index_stories(es, local, enricher)
+    late = dict(sources(es, alias)["march"], url="https://news.example/late")
+
+    def write_to_the_old_index(done: int) -> None:
+        if done == 3:
+            es.index(index=f"{alias}-v1", id="late", document=late, refresh=True)
+
+    def failing(*args, **kwargs):
+        raise ConnectionError("the node went away in the last pass")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(flow, "existing_ids", failing)
+        with pytest.raises(ConnectionError):
+            reindex_articles(es, local, enricher, progress=write_to_the_old_index)
+    assert reindex_if_model_changed(local)["caught_up"] == 1  # the same model: only the stopped pass is done
+    assert indices_behind(es, alias) == [f"{alias}-v2"] and pending_catch_up(es, f"{alias}-v2") == []
+    assert es.get(index=alias, id="late")["_index"] == f"{alias}-v2"
+    assert reindex_if_model_changed(local) is None  # nothing left to do
+
+
 def test_documents_indexed_before_dated_at_get_it_when_copied(es, settings, enricher):
     local = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}reindex-dated-"})
     alias = index_stories(es, local, enricher)

@@ -14,7 +14,7 @@ from elasticsearch import Elasticsearch
 from mediamon.core.feeds import FeedState
 from mediamon.core.settings import Settings
 from mediamon.flows.batches import batches_root
-from mediamon.flows.reindex import ReindexReport, reindex_articles
+from mediamon.flows.reindex import ReindexReport, finish_stopped_reindex, reindex_articles
 from mediamon.flows.rescore import record_fingerprint, recorded_fingerprint, rescore_seeds
 from search.client import check_health, make_client
 from search.extraction_drift import SourceExtraction, extraction_by_source
@@ -139,7 +139,8 @@ def reindex(
 
 
 def reindex_if_model_changed(settings: Settings) -> dict | None:
-    """Reindex when the articles' vectors come from another model than the one in settings; returns the report."""
+    """Reindex when the articles' vectors come from another model than the one in settings, else finish the last pass
+    of a reindex stopped after its switch, if any; returns the report (None: nothing done)."""
     from enrich.annotate import load_enricher
 
     client = make_client(settings)
@@ -148,7 +149,10 @@ def reindex_if_model_changed(settings: Settings) -> dict | None:
     reason = reindex_needed(client, settings, enricher.embedder.model_id)
     if reason is None:
         LOG.info("no reindex needed: the articles' vectors are %s's", enricher.embedder.model_id)
-        return None
+        finished = finish_stopped_reindex(client, settings, enricher)
+        if finished:
+            LOG.warning("finished a stopped reindex: %d articles copied from %s", finished.caught_up, finished.source)
+        return finished.as_dict() if finished else None
     LOG.warning("reindexing: %s", reason)
     return reindex_articles(client, settings, enricher).as_dict()
 

@@ -84,9 +84,7 @@ def reindex_articles(
     sources = indices_behind(client, alias)
     model = enricher.embedder.model_id
     report = ReindexReport(alias=alias, source=",".join(sources), target="", model=model)
-    for live in sources:  # an earlier reindex stopped after its switch: its last pass first
-        if behind := pending_catch_up(client, live):
-            _catch_up(client, behind, live, enricher, report, progress)
+    _finish_last_passes(client, sources, enricher, report, progress)  # of an earlier reindex stopped after its switch
     target = report.target = next_version(client, alias)
     report.analyzers = create_articles_index(client, settings, target, enricher.embedder.dims)
     try:
@@ -125,6 +123,32 @@ def reindex_articles(
         len(report.failed),
     )
     return report
+
+
+def finish_stopped_reindex(client: Elasticsearch, settings: Settings, enricher: Enricher) -> ReindexReport | None:
+    """Finish the last pass of a reindex stopped after its switch (the live version names the versions it left),
+    and nothing else; None when no reindex stopped there."""
+    alias = articles_alias(settings)
+    live = indices_behind(client, alias) if client.indices.exists_alias(name=alias) else []
+    behind = sorted({name for index in live for name in pending_catch_up(client, index)})
+    if not behind:
+        return None
+    model = enricher.embedder.model_id
+    report = ReindexReport(alias=alias, source=",".join(behind), target=",".join(live), model=model)
+    _finish_last_passes(client, live, enricher, report, None)
+    return report
+
+
+def _finish_last_passes(
+    client: Elasticsearch,
+    live: list[str],
+    enricher: Enricher,
+    report: ReindexReport,
+    progress: Callable[[int], None] | None,
+) -> None:
+    for index in live:
+        if behind := pending_catch_up(client, index):
+            _catch_up(client, behind, index, enricher, report, progress)
 
 
 def _catch_up(
