@@ -100,6 +100,17 @@ def sources(es: Elasticsearch, index: str) -> dict[str, dict]:
     return {hit["_id"]: hit["_source"] for hit in reply["hits"]["hits"]}
 
 
+def late_writer(es: Elasticsearch, alias: str):
+    """A progress callback that writes an article to the old version after the copy's snapshot, before the flip."""
+    late = dict(sources(es, alias)["march"], url="https://news.example/late")
+
+    def write_to_the_old_index(done: int) -> None:
+        if done == 3:
+            es.index(index=f"{alias}-v1", id="late", document=late, refresh=True)
+
+    return write_to_the_old_index
+
+
 def test_reindex_copies_into_a_new_version_flips_the_alias_and_keeps_the_old(es, settings, enricher):
     local = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}reindex-same-"})
     alias = index_stories(es, local, enricher)
@@ -152,12 +163,7 @@ def test_articles_of_another_model_block_indexing_until_reindexed_with_new_vecto
 def test_articles_written_during_the_copy_are_caught_up_after_the_flip(es, settings, enricher):
     local = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}reindex-late-"})
     alias = index_stories(es, local, enricher)
-    late = dict(sources(es, alias)["march"], url="https://news.example/late")
-
-    def write_to_the_old_index(done: int) -> None:
-        if done == 3:  # after the scan's snapshot, before the flip
-            es.index(index=f"{alias}-v1", id="late", document=late, refresh=True)
-
+    write_to_the_old_index = late_writer(es, alias)
     report = reindex_articles(es, local, enricher, progress=write_to_the_old_index)
 
     assert (report.copied, report.caught_up) == (4, 1)
@@ -172,11 +178,7 @@ def test_a_reindex_stopped_in_its_last_pass_leaves_it_to_the_next_and_prune_keep
 
     local = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}reindex-last-pass-"})
     alias = index_stories(es, local, enricher)
-    late = dict(sources(es, alias)["march"], url="https://news.example/late")
-
-    def write_to_the_old_index(done: int) -> None:
-        if done == 3:  # after the scan's snapshot, before the flip
-            es.index(index=f"{alias}-v1", id="late", document=late, refresh=True)
+    write_to_the_old_index = late_writer(es, alias)
 
     def stopped(*args, **kwargs):
         raise KeyboardInterrupt  # Ctrl-C in the last pass, which lists what the new version lacks
@@ -203,11 +205,7 @@ def test_the_daily_maintenance_finishes_a_reindex_stopped_in_its_last_pass(es, s
 
     local = settings.model_copy(update={"index_prefix": f"{settings.index_prefix}reindex-daily-"})
     alias = index_stories(es, local, enricher)
-    late = dict(sources(es, alias)["march"], url="https://news.example/late")
-
-    def write_to_the_old_index(done: int) -> None:
-        if done == 3:
-            es.index(index=f"{alias}-v1", id="late", document=late, refresh=True)
+    write_to_the_old_index = late_writer(es, alias)
 
     def failing(*args, **kwargs):
         raise ConnectionError("the node went away in the last pass")

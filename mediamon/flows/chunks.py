@@ -119,7 +119,8 @@ def enrich_chunk(
 ) -> str:
     """Enrich one chunk's articles; returns the enriched file. The model (`enricher()`, by default loaded from
     settings) is asked for only when there is an article to enrich. Its stats keep the seconds spent loading it and
-    the process's CPU seconds (over wall seconds: the cores the chunk kept busy)."""
+    the process's CPU seconds (over wall seconds: the cores the chunk kept busy; in `run_once`, which enriches two
+    chunks at once, the other chunk's too)."""
     output = _output(articles_path, "enriched")
     if output.exists():
         return str(output)
