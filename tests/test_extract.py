@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from ingest.boilerplate import clean_body, is_boilerplate
-from ingest.extract import extract_body, extract_page
+from ingest.extract import _bare, extract_body, extract_page, stands_alone
 from mediamon.flows.page_report import extraction_report
 
 PARAGRAPHS = [
@@ -109,6 +109,30 @@ def test_a_cut_short_precision_pass_gives_way_to_a_recall_pass():
     assert PARAGRAPHS[0] in body and PARAGRAPHS[1] in body
     kept = extract_body(PAGE, None, "Thousands march in Minsk", "A first pass that is long enough. " * 40)
     assert kept.startswith("A first pass")
+
+
+LONG_PARAGRAPHS = "".join(f"<p>{p}</p>" for p in PARAGRAPHS * 4)
+
+
+def _fast(page: str):
+    return _bare(page, "http://127.0.0.1/news/a.html", with_metadata=True, favor_precision=True, fast=True)
+
+
+def test_a_long_body_of_paragraphs_needs_no_fallbacks_and_a_short_or_tabular_one_does():
+    assert stands_alone(_fast(f"<html><body><article><h1>T</h1>{LONG_PARAGRAPHS}</article></body></html>"))
+    assert not stands_alone(_fast(f"<html><body><article><p>{PARAGRAPHS[0]}</p></article></body></html>"))
+    cells = "".join(f"<tr><td>{p}</td></tr>" for p in PARAGRAPHS * 4)
+    assert not stands_alone(_fast(f"<html><body><table>{cells}</table></body></html>"))
+
+
+def test_an_article_the_fast_pass_misses_comes_out_whole():
+    page = (
+        "<html><body><article><p>Short lead.</p></article>"
+        f"<div class='teaser-text'>{LONG_PARAGRAPHS}</div></body></html>"
+    )
+    assert len(_fast(page).text) < 500  # precision mode's own extractor takes the lead only
+    body = extract_page(page, url="http://127.0.0.1/news/a.html").body
+    assert PARAGRAPHS[0] in body and PARAGRAPHS[1] in body and len(body) > 1000
 
 
 def test_extraction_report_is_json_ready_with_language():
