@@ -249,7 +249,7 @@ def test_ctrl_c_stops_an_import_with_one_line_and_a_second_import_adds_the_rest(
         run = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     assert wait_until(lambda: "lines read" in log.read_text(encoding="utf-8"), 300), log.read_text()
     os.killpg(run.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
-    assert run.wait(timeout=120) == 130
+    assert run.wait(timeout=120) == 130, log.read_text(encoding="utf-8")
     said = log.read_text(encoding="utf-8")
     assert "Traceback" not in said
     assert said.strip().splitlines()[-1].startswith("interrupted: the import stopped; the articles indexed so far stay")

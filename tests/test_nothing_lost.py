@@ -165,14 +165,17 @@ def test_ctrl_c_stops_a_run_with_one_line_and_the_next_run_finishes_its_entries(
         "MEDIAMON_ALLOW_HOSTS": '["127.0.0.1"]',
         "MEDIAMON_HOST_MIN_INTERVAL": "0",
         "MEDIAMON_STREAM_BATCH_SIZE": "3",
+        "MEDIAMON_HTTP_TIMEOUT": "120",
     }
     root, log = batches_root(run_settings), tmp_path / "stopped.log"
     run = mediamon(["run", "--feeds", str(feeds)], env, log, start_new_session=True)
     fetched = wait_until(lambda: any(root.glob("*/articles-*.jsonl.gz")) and descendants(run.pid), 300)
     assert fetched, "the run never fetched its first chunk"
+    site.page_delay = 60.0  # the pages still to come hang: a stopped run must not wait for them
+    assert wait_until(lambda: any(root.glob("*/enriched-*.jsonl.gz")), 300), "the run never enriched a chunk"
     workers = descendants(run.pid)
     os.killpg(run.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole process group
-    assert run.wait(timeout=120) == 130
+    assert run.wait(timeout=30) == 130, log.read_text(encoding="utf-8")
     said = log.read_text(encoding="utf-8")
     assert "Traceback" not in said
     assert said.strip().splitlines()[-1].startswith("interrupted: the run stopped; the entries it had polled wait")

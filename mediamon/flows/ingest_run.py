@@ -63,6 +63,19 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+def _stop_now(signum: int, _frame: object) -> None:
+    os._exit(128 + signum)
+
+
+def start_fetch_worker() -> None:
+    """The fetching process's start: it dies with its parent, and Ctrl-C (sent to the whole process group) ends it
+    at once, without a traceback, idle or at work. Ending is safe: its files are written whole or not at all, so
+    the chunk it was on is fetched again by the next run. Otherwise it would finish that chunk, and the next one
+    already handed to it, before the run could stop (minutes when their hosts are down and every page retries)."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, _stop_now)
+
+
 def process_chunks(
     settings: Settings, chunks: Sequence[tuple[str, str]], progress: Callable[[int], None] | None = None
 ) -> str | None:
@@ -81,7 +94,7 @@ def process_chunks(
     index_error: str | None = None
     spawn = multiprocessing.get_context("spawn")
     with (
-        ProcessPoolExecutor(1, mp_context=spawn, initializer=_die_with_parent) as fetching,
+        ProcessPoolExecutor(1, mp_context=spawn, initializer=start_fetch_worker) as fetching,
         ThreadPoolExecutor(ENRICH_AHEAD, thread_name_prefix="enrich-chunks") as enriching,
         ThreadPoolExecutor(1, thread_name_prefix="index-chunks") as indexing,
     ):
