@@ -228,9 +228,8 @@ def test_ctrl_c_stops_an_import_with_one_line_and_a_second_import_adds_the_rest(
     import os
     import signal
     import subprocess
-    import sys
 
-    from mediamon.dev.faults import wait_until
+    from mediamon.dev.faults import cli_command, wait_until
 
     lines = 3000
     path = tmp_path / "many.jsonl"
@@ -244,7 +243,7 @@ def test_ctrl_c_stops_an_import_with_one_line_and_a_second_import_adds_the_rest(
     prefix = f"{settings.index_prefix}import-stopped-"
     env = os.environ | {"MEDIAMON_INDEX_PREFIX": prefix, "MEDIAMON_DATA_DIR": str(tmp_path / "data")}
     log = tmp_path / "import.log"
-    command = [sys.executable, "-c", "from mediamon.cli import entry_point; entry_point()", "-v", "import", str(path)]
+    command = cli_command("-v", "import", str(path))
     with log.open("ab") as output:
         run = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     assert wait_until(lambda: "lines read" in log.read_text(encoding="utf-8"), 300), log.read_text()

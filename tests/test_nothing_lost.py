@@ -5,7 +5,6 @@ and a page whose extraction raises."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +18,15 @@ from mediamon.core.runs import Outcome
 from mediamon.core.settings import Settings
 from mediamon.core.urls import canonical_url
 from mediamon.dev.drill_site import DrillSite, drill_site, story
-from mediamon.dev.faults import alive, descendants, es_gate, kill_hard, wait_until
+from mediamon.dev.faults import (
+    alive,
+    cli_command,
+    descendants,
+    es_gate,
+    fetch_worker,
+    kill_hard,
+    wait_until,
+)
 from mediamon.flows.batches import batch_part, batches_root, read_jsonl, read_stats, run_dir
 from mediamon.flows.feed_polling import fetch_feeds, new_run_id, plan_chunks, select_feeds
 from mediamon.flows.ingest_run import ENRICH_AHEAD, FIRST_CHUNK, run_once
@@ -95,11 +102,11 @@ def test_the_index_going_away_mid_run_keeps_the_rest_for_the_next_run(settings, 
     assert len(indexed) == len(set(indexed)) == 12
 
 
-def mediamon(args: list[str], env: dict[str, str], log: Path, **options) -> subprocess.Popen:
-    """`mediamon ARGS` in a process of its own, its output appended to `log` (a pipe nobody reads could block it);
-    `options` go to Popen."""
-    command = [sys.executable, "-c", "from mediamon.cli import entry_point; entry_point()", *args]
+def mediamon(args: list[str], env: dict[str, str], log: Path, ctrl_c: str = "stops", **options) -> subprocess.Popen:
+    """`mediamon ARGS` in a process of its own, its output appended to `log` (a pipe nobody reads could block it),
+    Ctrl-C handled as `cli_command` says; `options` go to Popen."""
     with log.open("ab") as output:
+        command = cli_command(*args, ctrl_c=ctrl_c)
         return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, **options)
 
 
@@ -150,15 +157,11 @@ def test_runs_killed_in_each_stage_lose_and_duplicate_nothing_and_leave_no_proce
     assert not [f for f in root.iterdir() if (f / "run.json").exists()]  # the spool is empty
 
 
-def test_ctrl_c_stops_a_run_with_one_line_and_the_next_run_finishes_its_entries(settings, es, site, tmp_path):
+def cli_env(run_settings: Settings) -> dict[str, str]:
+    """The environment of a `mediamon run` with these settings: chunks of 3, and pages that may take 2 minutes."""
     import os
-    import signal
 
-    site.listed, site.page_delay = list(range(9)), 2.0
-    feeds = tmp_path / "feeds.yaml"
-    feeds.write_text(yaml.safe_dump({"sources": [site.source().model_dump(mode="json")]}), encoding="utf-8")
-    run_settings = local(settings, tmp_path, "ctrl-c", stream_batch_size=3)
-    env = os.environ | {
+    return os.environ | {
         "MEDIAMON_ES_URL": run_settings.es_url,
         "MEDIAMON_INDEX_PREFIX": run_settings.index_prefix,
         "MEDIAMON_DATA_DIR": str(run_settings.data_dir),
@@ -167,6 +170,17 @@ def test_ctrl_c_stops_a_run_with_one_line_and_the_next_run_finishes_its_entries(
         "MEDIAMON_STREAM_BATCH_SIZE": "3",
         "MEDIAMON_HTTP_TIMEOUT": "120",
     }
+
+
+def test_ctrl_c_stops_a_run_with_one_line_and_the_next_run_finishes_its_entries(settings, es, site, tmp_path):
+    import os
+    import signal
+
+    site.listed, site.page_delay = list(range(9)), 2.0
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(yaml.safe_dump({"sources": [site.source().model_dump(mode="json")]}), encoding="utf-8")
+    run_settings = local(settings, tmp_path, "ctrl-c", stream_batch_size=3)
+    env = cli_env(run_settings)
     root, log = batches_root(run_settings), tmp_path / "stopped.log"
     run = mediamon(["run", "--feeds", str(feeds)], env, log, start_new_session=True)
     fetched = wait_until(lambda: any(root.glob("*/articles-*.jsonl.gz")) and descendants(run.pid), 300)
@@ -186,6 +200,47 @@ def test_ctrl_c_stops_a_run_with_one_line_and_the_next_run_finishes_its_entries(
     indexed = urls_indexed(es, run_settings)
     assert sorted(indexed) == sorted(canonical_url(site.link(n)) for n in range(9))  # each once
     assert not [f for f in root.iterdir() if (f / "run.json").exists()]  # the spool is empty
+
+
+def test_a_run_whose_fetching_process_is_killed_says_so_in_one_line_and_the_next_run_finishes(
+    settings, es, site, tmp_path
+):
+    site.listed, site.page_delay = list(range(9)), 60.0  # pages that hang: the fetching process is at work
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(yaml.safe_dump({"sources": [site.source().model_dump(mode="json")]}), encoding="utf-8")
+    run_settings = local(settings, tmp_path, "worker-lost", stream_batch_size=3)
+    env, log = cli_env(run_settings), tmp_path / "lost.log"
+    run = mediamon(["run", "--feeds", str(feeds)], env, log, start_new_session=True)
+    assert wait_until(lambda: fetch_worker(run.pid) is not None, 300), "the run never started fetching"
+    kill_hard(fetch_worker(run.pid))  # the out-of-memory killer's choice, say
+    assert run.wait(timeout=60) == 1, log.read_text(encoding="utf-8")
+    said = log.read_text(encoding="utf-8")
+    assert "Traceback" not in said
+    assert said.strip().splitlines()[-1].startswith("error: the page-fetching process ended abruptly")
+    site.page_delay = 0.0
+    final = mediamon(["run", "--feeds", str(feeds), "--json"], env, tmp_path / "final.log")
+    assert final.wait(timeout=600) == 0, (tmp_path / "final.log").read_text()
+    assert sorted(urls_indexed(es, run_settings)) == sorted(canonical_url(site.link(n)) for n in range(9))
+    assert not [f for f in batches_root(run_settings).iterdir() if (f / "run.json").exists()]  # the spool is empty
+
+
+def test_a_run_in_the_background_of_a_script_ignores_ctrl_c_and_so_does_its_fetching_process(
+    settings, es, site, tmp_path
+):
+    import os
+    import signal
+
+    site.listed, site.page_delay = list(range(9)), 1.0
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(yaml.safe_dump({"sources": [site.source().model_dump(mode="json")]}), encoding="utf-8")
+    run_settings = local(settings, tmp_path, "background", stream_batch_size=3)
+    log = tmp_path / "background.log"
+    run = mediamon(["run", "--feeds", str(feeds)], cli_env(run_settings), log, "ignored", start_new_session=True)
+    root = batches_root(run_settings)
+    assert wait_until(lambda: any(root.glob("*/articles-*.jsonl.gz")), 300), "the run never fetched its first chunk"
+    os.killpg(run.pid, signal.SIGINT)  # a Ctrl-C meant for the terminal's foreground job
+    assert run.wait(timeout=300) == 0, log.read_text(encoding="utf-8")
+    assert sorted(urls_indexed(es, run_settings)) == sorted(canonical_url(site.link(n)) for n in range(9))
 
 
 def test_a_run_takes_at_most_its_budget_and_the_rest_waits(settings, es, site, tmp_path):

@@ -32,3 +32,7 @@ class Interrupted(MediamonError):
 
     exit_code = 130  # the shell's code for a process ended by SIGINT
     label = "interrupted"
+
+
+class WorkerLost(MediamonError):
+    """A helper process of a command ended abruptly (killed, out of memory); the message says where its work waits."""

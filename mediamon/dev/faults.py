@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -139,6 +139,26 @@ def wait_until(condition: Callable[[], bool], timeout: float, every: float = 0.0
             return True
         time.sleep(every)
     return condition()
+
+
+def cli_command(*args: str, ctrl_c: Literal["stops", "ignored"] = "stops") -> list[str]:
+    """The command line of `mediamon ARGS` in a fresh interpreter, with Ctrl-C handled as in a terminal (`stops`:
+    KeyboardInterrupt) or as in the background of a script (`ignored`), whatever the caller's own handling (a caller
+    in the background of a script ignores SIGINT, and its children inherit that)."""
+    handler = {"stops": "default_int_handler", "ignored": "SIG_IGN"}[ctrl_c]
+    script = f"import signal; signal.signal(signal.SIGINT, signal.{handler}); from mediamon.cli import entry_point; "
+    return [sys.executable, "-c", script + "entry_point()", *args]
+
+
+def fetch_worker(pid: int) -> int | None:
+    """The page-fetching process of the run `pid`, None while it has none."""
+    for child in descendants(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return child
+        except OSError:
+            continue
+    return None
 
 
 def kill_hard(pid: int) -> None:

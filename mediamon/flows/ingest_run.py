@@ -19,11 +19,13 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import cache
 from pathlib import Path
 
 from enrich.annotate import Enricher, load_enricher
 from ingest.sources import Source
+from mediamon.core.errors import WorkerLost
 from mediamon.core.runs import EntryOutcome, RunReport
 from mediamon.core.settings import Settings
 from mediamon.flows.batches import batch_part, batch_path, folder_lock, read_json, read_jsonl, run_dir, write_stats
@@ -73,7 +75,8 @@ def start_fetch_worker() -> None:
     the chunk it was on is fetched again by the next run. Otherwise it would finish that chunk, and the next one
     already handed to it, before the run could stop (minutes when their hosts are down and every page retries)."""
     _die_with_parent()
-    signal.signal(signal.SIGINT, _stop_now)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a run in the background ignores Ctrl-C, and so do we
+        signal.signal(signal.SIGINT, _stop_now)
 
 
 def process_chunks(
@@ -86,7 +89,8 @@ def process_chunks(
 
     Returns why indexing stopped (Elasticsearch away), or None: from the first chunk that could not be indexed on,
     the chunks stay in the spool, still fetched and enriched, so nothing fetched is lost. `progress` is called with
-    each chunk's number of entries once it is enriched.
+    each chunk's number of entries once it is enriched. Raises WorkerLost when the fetching process dies (its chunks
+    stay in the spool too).
     """
     if not chunks:
         return None
@@ -131,6 +135,11 @@ def process_chunks(
                     progress(sum(1 for _ in read_jsonl(Path(path))))
             for future in indexed:
                 index_error = index_error or _error_of(future)
+        except BrokenProcessPool as exc:
+            raise WorkerLost(
+                "the page-fetching process ended abruptly (killed, or out of memory?); the entries this run polled"
+                " wait in the spool, and the next `mediamon run` finishes them"
+            ) from exc
         finally:
             for _, _, future in [*fetched, *enriched]:
                 future.cancel()
