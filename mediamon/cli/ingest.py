@@ -21,8 +21,8 @@ def run(
     as_json: JsonFlag = False,
 ) -> None:
     """Poll every feed once, fetch and enrich new articles, and index them. Exit code 1 when Elasticsearch was away
-    (what was fetched waits in the spool for the next run), 3 when the feed list has bad entries (the others ran),
-    130 when stopped with Ctrl-C (what it had polled waits in the spool too)."""
+    or the page-fetching process died (what was polled waits in the spool for the next run), 3 when the feed list
+    has bad entries (the others ran), 130 when stopped with Ctrl-C (what it had polled waits in the spool too)."""
     from ingest.sources import load_sources
     from mediamon.flows.ingest_run import run_once
     from search.client import EsUnavailable
