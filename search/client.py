@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch import ConnectionError as EsConnectionError
 from elasticsearch.serializer import OrjsonSerializer
@@ -12,6 +14,17 @@ from mediamon.core.settings import Settings
 
 class EsUnavailable(MediamonError):
     """Elasticsearch cannot be reached or is not healthy; the message says where and what to do."""
+
+
+# The operating system's reason inside a client error's nested text: "[Errno 111] Connection refused".
+_OS_REASON = re.compile(r"\[Errno -?\d+\] [^)'\"]+")
+
+
+def reason(exc: Exception) -> str:
+    """The gist of a client error, for a person: the operating system's reason when the error carries one (a refused
+    connection, an unknown host), else the error's class and text."""
+    found = _OS_REASON.search(str(exc))
+    return found.group(0).strip() if found else f"{exc.__class__.__name__}: {exc}"
 
 
 def make_client(settings: Settings) -> Elasticsearch:
@@ -43,7 +56,7 @@ def check_health(client: Elasticsearch, url: str) -> str:
         status = client.cluster.health(timeout="10s")["status"]
     except (EsConnectionError, ApiError) as exc:
         raise EsUnavailable(
-            f"Elasticsearch at {url} is unreachable ({exc.__class__.__name__}: {exc}). "
+            f"Elasticsearch at {url} is unreachable ({reason(exc)}). "
             "Start the local node with `mediamon es up`, or set MEDIAMON_ES_URL to a running cluster."
         ) from exc
     if status == "red":

@@ -67,7 +67,8 @@ def test_an_unreachable_index_is_one_line_and_json_with_json(mediamon, tmp_path)
     feeds.write_text("sources:\n  - {id: gone, name: Gone, feeds: ['http://127.0.0.1:9/rss']}\n", encoding="utf-8")
     away = {"MEDIAMON_ES_URL": "http://127.0.0.1:9", "MEDIAMON_ALLOW_HOSTS": '["127.0.0.1"]'}
     code, out, err = mediamon("runs", **away)
-    assert code == 1 and "Elasticsearch at http://127.0.0.1:9 is unreachable" in one_line(err)
+    assert code == 1 and "Elasticsearch at http://127.0.0.1:9 is unreachable (" in one_line(err)
+    assert "Connection refused)" in err and "NewConnectionError" not in err  # the reason, not the client's nesting
     assert "mediamon es up" in err
     code, out, err = mediamon("run", "--feeds", str(feeds), "--json", **away)
     assert code == 1 and "Traceback" not in err

@@ -37,7 +37,7 @@ from mediamon.flows.batches import (
 )
 from mediamon.flows.feed_polling import run_sources, seconds_since
 from mediamon.flows.indexing import index_enriched
-from search.client import EsUnavailable, check_health, make_client
+from search.client import EsUnavailable, check_health, make_client, reason
 from search.index_versions import ensure_articles_index
 from search.write import written_by
 
@@ -190,7 +190,7 @@ def _index(settings: Settings, run_id: str, rows: list[tuple[FeedEntry, Article,
         result = index_enriched(client, alias, [(a, e) for _, a, e in rows])
         ours = written_by(client, alias, result.conflicts)
     except (ApiError, TransportError) as exc:
-        raise EsUnavailable(f"Elasticsearch at {settings.es_url} failed while indexing: {exc}") from exc
+        raise EsUnavailable(f"Elasticsearch at {settings.es_url} failed while indexing: {reason(exc)}") from exc
     outcomes = []
     for entry, article, _ in rows:
         if article.id in result.failed:
