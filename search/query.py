@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
@@ -193,6 +195,25 @@ def _as_tuple(values: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(v for v in values or () if v)
 
 
+# What Elasticsearch reads as a date besides an ISO date or time: a year, a year and month, epoch milliseconds.
+_SHORT_DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2]))?|\d{9,}")
+
+
+def date_bound(option: str, value: str | None) -> str | None:
+    """A `--since`/`--until` value as given, once checked; raises SearchError naming the option and the forms it takes
+    (an ISO date or time, a year, a month, or date math from `now` such as now-7d)."""
+    if not value or value.startswith("now") or _SHORT_DATE.fullmatch(value):
+        return value or None
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise SearchError(
+            f"{option} {value!r} is not a date: give one as 2020-09-14 (a year, a month or a time will do too), or"
+            " date math such as now-7d"
+        ) from None
+    return value
+
+
 def make_filters(
     since: str | None = None,
     until: str | None = None,
@@ -203,8 +224,8 @@ def make_filters(
 ) -> SearchFilters:
     """SearchFilters from optional lists (as command-line options give them); empty values are dropped."""
     return SearchFilters(
-        since=since or None,
-        until=until or None,
+        since=date_bound("--since", since),
+        until=date_bound("--until", until),
         lang=_as_tuple(lang),
         outlet=_as_tuple(outlet),
         topic=_as_tuple(topic),

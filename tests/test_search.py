@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from mediamon.core.settings import Settings
 from search.hybrid import rrf, similar_articles
 from search.index_versions import ensure_articles_index
-from search.query import SearchError, SearchFilters, search_articles
+from search.query import SearchError, SearchFilters, make_filters, search_articles
 from search.write import bulk_create
 
 DIMS = 384
@@ -235,3 +235,12 @@ def test_cli_search_table_and_bad_query(index: str, search_settings: Settings, c
 def test_missing_index_is_a_search_error(es: Elasticsearch, settings: Settings) -> None:
     with pytest.raises(SearchError, match="no such index"):
         search_articles(es, settings.index_prefix + "missing-media-articles", "Putin")
+
+
+def test_a_date_bound_that_is_no_date_is_named_before_any_search():
+    kept = make_filters(since="2020-09", until="2020-09-14T10:00:00Z")
+    assert (kept.since, kept.until) == ("2020-09", "2020-09-14T10:00:00Z")
+    assert make_filters(since="now-7d", until="2020").since == "now-7d"
+    for option, value in (("--since", "2020-13-01"), ("--until", "yesterday")):
+        with pytest.raises(SearchError, match=f"{option} '{value}' is not a date: give one as 2020-09-14"):
+            make_filters(**{option[2:]: value})
