@@ -28,7 +28,8 @@ HIGHLIGHT = {
 
 
 class SearchError(MediamonError, ValueError):
-    """Elasticsearch refused the search (bad query syntax, bad date); the message is its reason."""
+    """A search that cannot run: a date bound that is no date, or one Elasticsearch refused (bad query syntax); the
+    message says why."""
 
     exit_code = 2
 
