@@ -224,6 +224,21 @@ def test_every_line_is_imported_whatever_its_date_with_precision_and_source(sett
     assert es.count(index=alias, query={"term": {"published_source": "none"}})["count"] == 3
 
 
+def test_a_line_in_another_encoding_is_one_bad_line_and_a_byte_order_mark_is_no_bother(settings, es, tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    line = '{{"url": "https://archive.example.org/enc/{n}", "title": "{title}", "body": "A report from Minsk."}}\n'
+    path.write_bytes(
+        line.format(n=1, title="Caf\u00e9 in Minsk").encode("latin-1")  # not UTF-8
+        + b"\xef\xbb\xbf"  # a byte-order mark, as some editors write
+        + line.format(n=2, title="Caf\u00e9 in Minsk").encode("utf-8")
+        + line.format(n=3, title="Cafe in Minsk").encode("utf-8")
+    )
+    prefix = f"{settings.index_prefix}import-encoding-"
+    report = import_jsonl(settings.model_copy(update={"index_prefix": prefix}), path)
+    assert report.read == 3 and report.indexed == 2
+    assert report.errors == [f"{path}:1: not UTF-8 text (invalid continuation byte)"]
+
+
 def test_ctrl_c_stops_an_import_with_one_line_and_a_second_import_adds_the_rest(settings, es, tmp_path):
     import os
     import signal

@@ -45,6 +45,17 @@ def test_unreadable_yaml_is_one_error_for_the_file(tmp_path):
     result = load_sources(path)
     assert result.sources == ()
     assert "cannot read the source file" in result.errors[0].reason
+    assert "\n" not in result.errors[0].reason and "<unicode string>" not in result.errors[0].reason  # one line
+
+
+def test_a_file_that_is_not_utf8_is_one_error_naming_its_line(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_bytes(b"sources:\n  - {id: a, name: Caf\xe9, feeds: ['http://127.0.0.1/rss']}\n")  # Latin-1
+    (error,) = load_sources(path).errors
+    assert (error.line, error.reason) == (
+        2,
+        "cannot read the source file: it is not UTF-8 text (invalid continuation byte)",
+    )
 
 
 def test_missing_file_is_an_error_not_a_crash(tmp_path):

@@ -31,6 +31,13 @@ def validation_reason(error: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in error.errors())
 
 
+def _one_line(error: Exception) -> str:
+    """An error's message on one line; YAML's lines that point into the text (`in "<unicode string>", line 2 …`)
+    and the quoted text under them go, since the error's line number says where."""
+    lines = [line.strip() for line in str(error).splitlines() if line and not line.startswith(" ")]
+    return "; ".join(lines) or error.__class__.__name__
+
+
 def load_entries(
     path: Path, key: str, model: type[Entry], kind: str, check: Callable[[Entry], list[str]] | None = None
 ) -> tuple[list[Entry], list[EntryError]]:
@@ -40,10 +47,14 @@ def load_entries(
     references to things that do not exist); an unreadable file or one without the list is a single error.
     """
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        root = yaml.compose(text)
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        return [], [EntryError(path, line, f"cannot read the {kind} file: it is not UTF-8 text ({exc.reason})")]
     except (OSError, yaml.YAMLError) as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", -1) + 1
-        return [], [EntryError(path, line, f"cannot read the {kind} file: {exc}")]
+        return [], [EntryError(path, line, f"cannot read the {kind} file: {_one_line(exc)}")]
     items = root.value if root is not None and root.tag.endswith(":map") else []
     nodes = next((value.value for name, value in items if name.value == key), None)
     if not isinstance(nodes, list):

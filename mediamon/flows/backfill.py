@@ -82,18 +82,28 @@ def _article(row: ImportedArticle, published: Published, now: datetime) -> Artic
     )
 
 
+def _line_reason(error: ValueError) -> str:
+    if isinstance(error, ValidationError):
+        return validation_reason(error)
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8 text ({error.reason})"
+    return str(error).splitlines()[0]
+
+
 def _articles(path: Path, report: ImportReport, skew: timedelta) -> Iterator[Article]:
+    # Read as bytes and decoded line by line, so a line in another encoding is one bad line, not the file's end; a
+    # byte-order mark is allowed.
     now = datetime.now(UTC)
-    with path.open(encoding="utf-8") as handle:
+    with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             report.read += 1
             try:
-                row = ImportedArticle.model_validate(json.loads(line))
+                row = ImportedArticle.model_validate(json.loads(line.decode("utf-8-sig")))
                 yield _article(row, _published(row.published, f"{path}:{number}", now, skew), now)
             except (json.JSONDecodeError, ValidationError, ValueError) as exc:
-                reason = validation_reason(exc) if isinstance(exc, ValidationError) else str(exc).splitlines()[0]
+                reason = _line_reason(exc)
                 report.errors.append(f"{path}:{number}: {reason}")
                 LOG.warning("skipped %s:%d because %s", path, number, reason)
 
@@ -101,7 +111,7 @@ def _articles(path: Path, report: ImportReport, skew: timedelta) -> Iterator[Art
 def import_jsonl(settings: Settings, path: Path, progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Enrich and index every valid line of `path`; a bad line is reported and the others still go in.
     `progress` is called with the lines read so far and the lines in all after every chunk."""
-    with path.open(encoding="utf-8") as handle:
+    with path.open("rb") as handle:
         total = sum(1 for line in handle if line.strip())
     report = ImportReport()
     client = make_client(settings)
