@@ -47,8 +47,7 @@ def load_entries(
     references to things that do not exist); an unreadable file or one without the list is a single error.
     """
     try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text)
+        root = yaml.compose(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         line = exc.object[: exc.start].count(b"\n") + 1
         return [], [EntryError(path, line, f"cannot read the {kind} file: it is not UTF-8 text ({exc.reason})")]
