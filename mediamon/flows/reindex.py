@@ -84,7 +84,8 @@ def reindex_articles(
     sources = indices_behind(client, alias)
     model = enricher.embedder.model_id
     report = ReindexReport(alias=alias, source=",".join(sources), target="", model=model)
-    _finish_last_passes(client, sources, enricher, report, progress)  # of an earlier reindex stopped after its switch
+    # First the last pass of an earlier reindex stopped after its switch, if any.
+    _finish_last_passes(client, _pending(client, sources), enricher, report, progress)
     target = report.target = next_version(client, alias)
     report.analyzers = create_articles_index(client, settings, target, enricher.embedder.dims)
     try:
@@ -130,25 +131,30 @@ def finish_stopped_reindex(client: Elasticsearch, settings: Settings, enricher: 
     and nothing else; None when no reindex stopped there."""
     alias = articles_alias(settings)
     live = indices_behind(client, alias) if client.indices.exists_alias(name=alias) else []
-    behind = sorted({name for index in live for name in pending_catch_up(client, index)})
-    if not behind:
+    pending = _pending(client, live)
+    if not pending:
         return None
+    behind = sorted({name for names in pending.values() for name in names})
     model = enricher.embedder.model_id
     report = ReindexReport(alias=alias, source=",".join(behind), target=",".join(live), model=model)
-    _finish_last_passes(client, live, enricher, report, None)
+    _finish_last_passes(client, pending, enricher, report, None)
     return report
+
+
+def _pending(client: Elasticsearch, live: list[str]) -> dict[str, list[str]]:
+    """The live versions with a last pass still to do, and the versions each has to copy from."""
+    return {index: behind for index in live if (behind := pending_catch_up(client, index))}
 
 
 def _finish_last_passes(
     client: Elasticsearch,
-    live: list[str],
+    pending: dict[str, list[str]],
     enricher: Enricher,
     report: ReindexReport,
     progress: Callable[[int], None] | None,
 ) -> None:
-    for index in live:
-        if behind := pending_catch_up(client, index):
-            _catch_up(client, behind, index, enricher, report, progress)
+    for index, behind in pending.items():
+        _catch_up(client, behind, index, enricher, report, progress)
 
 
 def _catch_up(
