@@ -1,10 +1,12 @@
 """Ingest throughput end to end on real articles (`../shared/bench/news`): mediamon's run against a naive baseline.
 
-    .venv/bin/python -m bench.pipeline [--articles 5000] [--baseline 300] [--json out.json]
+    .venv/bin/python -m bench.pipeline [--articles 5000] [--baseline 300] [--pages light|real] [--json out.json]
 
 A separate process serves the benchmark's 13k articles as HTML pages with site chrome and as RSS feeds of 150
-items on 4 ports of 127.0.0.1 (`bench.news_site`, rendered in memory). In one run, after both models are loaded
-once (each run still loads its enricher, from the loaded model):
+items on 4 ports of 127.0.0.1 (`bench.news_site`, rendered in memory). The pages are the bench's own light ones
+(8.5 KB of HTML on average), or with `--pages real` each article in the chrome of one of the extraction benchmark's
+real pages (`bench.real_chrome`: scripts, navigation, teasers and all, 176 KB on average). In one run, after both
+models are loaded once (each run still loads its enricher, from the loaded model):
 
 - the naive baseline polls its feeds and takes one article at a time: fetch the page, extract it, `annotate` it
   alone (one vector per `encode`, the model on torch in fp32 as before the embedding backends), `bulk_create` it
@@ -45,6 +47,7 @@ from elasticsearch import Elasticsearch
 from rich.console import Console
 from rich.table import Table
 
+from bench.extraction import extraction_dir
 from bench.news_data import news_dir
 from bench.news_site import ServedFeed, serve_bench_news
 from enrich.annotate import Enricher, annotate, load_enricher
@@ -285,6 +288,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, help="stream batch size (default: the setting)")
     parser.add_argument("--torch-threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--profile-batch", type=int, default=256, help="articles in the profiled annotate batch")
+    parser.add_argument("--pages", choices=("light", "real"), default="light", help="the article pages' chrome")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     console = Console(width=max(Console().width, 110))
@@ -308,9 +312,12 @@ def main() -> None:
     delete_prefixed(client, PREFIX)
     console.print(f"load average {os.getloadavg()}, {os.cpu_count()} cores; building the site ...")
     started = time.perf_counter()
-    with serve_bench_news(folder) as (feeds, server_pid):
+    chrome_from = extraction_dir(base) if args.pages == "real" else None
+    with serve_bench_news(folder, extraction_dir=chrome_from) as site:
+        feeds, server_pid = site.feeds, site.server_pid
         served = sum(f.items for f in feeds)
-        console.print(f"{served} articles in {len(feeds)} feeds served ({time.perf_counter() - started:.0f} s)")
+        took = time.perf_counter() - started
+        console.print(f"{served} articles in {len(feeds)} feeds served ({took:.0f} s); pages: {site.pages}")
         ours_feeds = _pick(feeds, args.articles)
         before = _pick(feeds, args.baseline, skip=len(ours_feeds))
         after = _pick(feeds, args.baseline, skip=len(ours_feeds) + len(before))
@@ -364,6 +371,7 @@ def main() -> None:
             "torch_threads": threads,
             "embedding": {"mediamon": enricher.embedder.backend, "naive baseline": "torch/fp32"},
             "stream_batch_size": ours.stream_batch_size,
+            "pages": site.pages,
             "model_load_seconds": round(cold_load, 1),
             "runs": [asdict(r) | {"per_hour": round(r.per_hour)} for r in results],
             "in_index": in_index,

@@ -323,8 +323,8 @@ def main() -> None:
         settings_embedder(workers)  # the model's OpenVINO build, made once as a deployment's cache holds it
         load_embedder.cache_clear()
         console.print(f"model build ready ({time.perf_counter() - started:.0f} s); building the site ...")
-        with serve_bench_news(news_dir(base), feed_items=args.chunk_size) as (feeds, _):
-            full = [feed for feed in feeds if feed.items == args.chunk_size]
+        with serve_bench_news(news_dir(base), feed_items=args.chunk_size) as served:
+            full = [feed for feed in served.feeds if feed.items == args.chunk_size]
             picked = (full[: args.chunks], full[args.chunks : 2 * args.chunks])
             port = free_port()
             env = airflow_env(folder / "airflow", port, settings_env(workers, WORKER_FIELDS))

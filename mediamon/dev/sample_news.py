@@ -35,6 +35,7 @@ __all__ = [
     "load_items",
     "load_sources",
     "render_feed",
+    "render_article_parts",
     "render_page",
     "serve_sample_news",
     "serve_site",
@@ -388,13 +389,9 @@ _SITE_FOOTER = """\
 </footer>
 """
 
-_PAGE = _ENV.from_string(
-    """\
-<!DOCTYPE html>
-<html lang="{{ item.lang }}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+# What names the article: its own head metadata, and the `<article>` element (the bench puts these in real sites'
+# chrome too, `bench.real_chrome`).
+_HEAD_META = """\
 <title>{{ item.title }} | {{ source.name }}</title>
 <meta name="description" content="{{ item.summary }}">
 <meta property="og:type" content="article">
@@ -405,12 +402,9 @@ _PAGE = _ENV.from_string(
 <meta property="article:published_time" content="{{ item.published.isoformat() }}">
 <link rel="canonical" href="{{ url }}">
 <link rel="alternate" type="{{ feed_type }}" title="{{ source.name }}" href="{{ feed }}">
-</head>
-<body>
 """
-    + _SITE_HEADER
-    + """\
-<main>
+
+_ARTICLE = """\
   <article>
     <h1>{{ item.title }}</h1>
     <p class="dateline"><time datetime="{{ item.published.isoformat() }}">\
@@ -420,6 +414,25 @@ _PAGE = _ENV.from_string(
     <p>{{ paragraph }}</p>
     {% endfor %}
   </article>
+"""
+
+_PAGE = _ENV.from_string(
+    """\
+<!DOCTYPE html>
+<html lang="{{ item.lang }}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+"""
+    + _HEAD_META
+    + """\
+</head>
+<body>
+"""
+    + _SITE_HEADER
+    + "<main>\n"
+    + _ARTICLE
+    + """\
   <aside class="related">
     <h2>{{ chrome.related }}</h2>
     <ul>
@@ -433,6 +446,8 @@ _PAGE = _ENV.from_string(
     + _SITE_FOOTER
     + "</body>\n</html>\n"
 )
+_HEAD_META_TEMPLATE = _ENV.from_string(_HEAD_META)
+_ARTICLE_TEMPLATE = _ENV.from_string(_ARTICLE)
 
 _INDEX = _ENV.from_string(
     """\
@@ -474,6 +489,13 @@ def render_page(item: SampleItem, source: SampleSource, related: Sequence[Sample
         **_page_context(source, base_url),
     )
     return html.encode("utf-8")
+
+
+def render_article_parts(item: SampleItem, source: SampleSource, base_url: str) -> tuple[str, str]:
+    """What `render_page` puts in the head to name the article (title, description, Open Graph, canonical link, feed)
+    and its `<article>` element, for other chrome around them."""
+    context = {"item": item, "url": item_url(base_url, item), **_page_context(source, base_url)}
+    return _HEAD_META_TEMPLATE.render(context), _ARTICLE_TEMPLATE.render(context)
 
 
 def _related(item: SampleItem, siblings: Sequence[SampleItem], limit: int = 3) -> list[SampleItem]:
