@@ -60,7 +60,7 @@ def demo(
     from enrich.seeds import find_seed, load_seeds
     from mediamon.dev.demo import demo_settings, remove_demo, run_demo
 
-    settings = demo_settings(get_settings())
+    settings = get_settings()
     if remove:
         deleted = remove_demo(settings)
         console.print(f"deleted {', '.join(deleted) or 'nothing (no demo index)'}")
@@ -70,7 +70,7 @@ def demo(
         report, matches = run_demo(settings, seed, progress=progress)
     print_report(report)
     print_matches(matches, f"Top {len(matches)} of the sample news for seed {seed}", as_json=False)
-    prefix = settings.index_prefix
+    prefix = demo_settings(settings).index_prefix
     console.print(
         "\nNext, try:\n"
         f"  1. MEDIAMON_INDEX_PREFIX={prefix} .venv/bin/mediamon search 'Lukashenko AND Putin' --lang ru\n"

@@ -17,10 +17,11 @@ DEMO_PREFIX = "demo-"
 
 
 def demo_settings(settings: Settings) -> Settings:
-    """The demo's settings: its own index prefix (unless one is set), the local server allowed, no politeness wait."""
+    """The demo's settings: indices of its own (`demo-` after the prefix set, if any, so that the demo never writes
+    into a deployment's indices nor deletes them), the local server allowed, no politeness wait."""
     return settings.model_copy(
         update={
-            "index_prefix": settings.index_prefix or DEMO_PREFIX,
+            "index_prefix": f"{settings.index_prefix}{DEMO_PREFIX}",
             "allow_hosts": list(dict.fromkeys([*settings.allow_hosts, "127.0.0.1"])),
             "host_min_interval": 0.0,
         }
@@ -43,7 +44,7 @@ def run_demo(
 
 
 def remove_demo(settings: Settings) -> list[str]:
-    """Delete the demo's indices and templates (its prefix); returns the indices deleted."""
+    """Delete the demo's indices and templates (its own prefix, `demo_settings`); returns the indices deleted."""
     client = make_client(settings)
     check_health(client, settings.es_url)
     return delete_prefixed(client, demo_settings(settings).index_prefix)
