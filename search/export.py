@@ -196,15 +196,21 @@ def export_articles(
 ) -> int:
     """`write_articles` to the file `output` (UTF-8), or to standard output when None; returns how many articles.
 
-    The file appears whole or not at all: it is written under a temporary name beside it and renamed at the end.
+    A file appears whole or not at all: it is written under a temporary name beside it and renamed at the end (beside
+    a symbolic link's target, which is what gets written). What is no file (a named pipe, a terminal, /dev/stdout) is
+    written to as it is: a rename would replace it.
     """
     if output is None:
         return write_articles(client, index, selection, fields, fmt, sys.stdout, progress, page_size)
-    partial = output.with_name(f".{output.name}.part")
+    if output.exists() and not output.is_file():
+        with output.open("w", encoding="utf-8", newline="") as out:
+            return write_articles(client, index, selection, fields, fmt, out, progress, page_size)
+    target = output.resolve()
+    partial = target.with_name(f".{target.name}.part")
     try:
         with partial.open("w", encoding="utf-8", newline="") as out:
             count = write_articles(client, index, selection, fields, fmt, out, progress, page_size)
-        os.replace(partial, output)
+        os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
     return count

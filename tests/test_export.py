@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
@@ -159,6 +160,31 @@ def test_a_bad_request_is_one_line_on_stderr_and_exit_code_2(index, export_setti
     done = mediamon(export_settings.index_prefix, "export", *args, "--format", "csv")
     assert done.returncode == 2 and done.stdout == ""  # nothing written, not even the header
     assert said in done.stderr and done.stderr.startswith("error: ") and len(done.stderr.splitlines()) == 1
+
+
+def test_a_symbolic_link_and_a_named_pipe_are_written_through_not_replaced(index, export_settings, tmp_path):
+    target, link, pipe = tmp_path / "target.jsonl", tmp_path / "link.jsonl", tmp_path / "pipe.jsonl"
+    target.write_text("old\n", encoding="utf-8")
+    link.symlink_to(target)
+    args = ("export", "--query", "Lukashenko", "--format", "jsonl", "-o")
+    done = mediamon(export_settings.index_prefix, *args, str(link))
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink() and len(rows_of(target.read_text(encoding="utf-8"), "jsonl")) == TOTAL // 3
+    os.mkfifo(pipe)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text(encoding="utf-8")), daemon=True)
+    reader.start()
+    done = mediamon(export_settings.index_prefix, *args, str(pipe))
+    reader.join(60)
+    assert done.returncode == 0, done.stderr
+    assert pipe.is_fifo() and len(rows_of(received[0], "jsonl")) == TOTAL // 3
+
+
+def test_a_missing_folder_is_named_before_anything_is_asked(export_settings, tmp_path):
+    output = tmp_path / "nowhere" / "out.csv"
+    done = mediamon(export_settings.index_prefix, "export", "--query", "*", "--format", "csv", "-o", str(output))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"error: cannot write {output}: there is no folder {output.parent}\n"
 
 
 def test_a_missing_index_says_what_to_run(export_settings):

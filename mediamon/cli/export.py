@@ -54,6 +54,8 @@ def export(
         chosen = export_fields(fields.split(",") if fields is not None else None, seed)
     except ExportError as exc:
         raise UsageError(f"--fields: {exc}") from None
+    if output is not None and not output.resolve().parent.is_dir():
+        raise UsageError(f"cannot write {output}: there is no folder {output.resolve().parent}")
     settings = get_settings()
     if seed is not None:
         find_seed(load_seeds(settings.seeds_dir), seed)
