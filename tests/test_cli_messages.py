@@ -76,6 +76,18 @@ def test_an_unreachable_index_is_one_line_and_json_with_json(mediamon, tmp_path)
     assert report["code"] == 1 and "127.0.0.1:9" in report["error"] and report["entries"] == 0
 
 
+def test_a_run_that_reads_no_feed_at_all_fails_in_one_line(mediamon, es, tmp_path):
+    feeds = tmp_path / "feeds.yaml"
+    listed = "['http://127.0.0.1:9/rss', 'http://127.0.0.1:9/atom']"
+    feeds.write_text(f"sources:\n  - {{id: gone, name: Gone, feeds: {listed}}}\n", encoding="utf-8")
+    local = {"MEDIAMON_ALLOW_HOSTS": '["127.0.0.1"]', "MEDIAMON_HTTP_RETRIES": "0"}
+    code, out, err = mediamon("run", "--feeds", str(feeds), **local)
+    assert code == 1 and "feeds {'connect_error': 2}" in out
+    assert one_line(err).startswith("error: no feed could be read (2 connect_error): check the network")
+    code, out, err = mediamon("run", "--feeds", str(feeds), "--json", **local)
+    assert code == 1 and err == "" and json.loads(out)["error"].startswith("no feed could be read")
+
+
 @pytest.mark.parametrize(("content", "problem"), [(None, "cannot read"), ("sources: [unclosed", "cannot read")])
 def test_a_missing_or_broken_feeds_file_is_a_configuration_error(mediamon, tmp_path, content, problem):
     feeds = tmp_path / "feeds.yaml"

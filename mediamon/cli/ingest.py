@@ -11,7 +11,8 @@ from rich.table import Table
 
 from mediamon.cli.app import app
 from mediamon.cli.common import JsonFlag, console, healthy_client, print_report, progress_bars, say, when
-from mediamon.core.errors import ConfigError, Interrupted
+from mediamon.core.errors import ConfigError, Interrupted, MediamonError
+from mediamon.core.runs import RunReport
 from mediamon.core.settings import Settings, get_settings
 
 
@@ -21,11 +22,11 @@ def run(
     as_json: JsonFlag = False,
 ) -> None:
     """Poll every feed once, fetch and enrich new articles, and index them. Exit code 1 when Elasticsearch was away
-    or the page-fetching process died (what was polled waits in the spool for the next run), 3 when the feed list
-    has bad entries (the others ran), 130 when stopped with Ctrl-C (what it had polled waits in the spool too)."""
+    or the page-fetching process died (what was polled waits in the spool for the next run), or when no feed could
+    be read at all; 3 when the feed list has bad entries (the others ran), 130 when stopped with Ctrl-C (what it had
+    polled waits in the spool too)."""
     from ingest.sources import load_sources
     from mediamon.flows.ingest_run import run_once
-    from search.client import EsUnavailable
 
     settings = get_settings() if feeds is None else Settings(feeds_path=feeds)
     loaded = load_sources(settings.feeds_path)
@@ -39,19 +40,34 @@ def run(
         raise Interrupted(
             "the run stopped; the entries it had polled wait in the spool, and the next `mediamon run` finishes them"
         ) from None
-    error = EsUnavailable(f"{report.index_error}; {report.spooled} entries wait in the spool for the next run")
+    error = _run_error(report)
     if as_json:
-        failure = {"error": " ".join(str(error).split()), "code": error.exit_code} if report.index_error else {}
+        failure = {"error": " ".join(str(error).split()), "code": error.exit_code} if error else {}
         print(json.dumps(report.as_dict() | failure, ensure_ascii=False, indent=2))
     else:
         print_report(report)
-    if report.index_error:
+    if error:
         if as_json:
             raise typer.Exit(code=error.exit_code)
         raise error
     if report.source_errors:
         console.print(f"{len(report.source_errors)} bad entries in {settings.feeds_path} were left out (exit code 3)")
         raise typer.Exit(code=3)
+
+
+def _run_error(report: RunReport) -> MediamonError | None:
+    """What made a run fail, if anything: Elasticsearch gone (the rest is spooled), or not one feed read."""
+    from search.client import EsUnavailable
+
+    if report.index_error:
+        return EsUnavailable(f"{report.index_error}; {report.spooled} entries wait in the spool for the next run")
+    if report.no_feed_read:
+        statuses = ", ".join(f"{count} {status}" for status, count in report.feed_counts().most_common())
+        return MediamonError(
+            f"no feed could be read ({statuses}): check the network, a proxy or the HTTP settings, and the feed"
+            " list (`mediamon feeds check`)"
+        )
+    return None
 
 
 @app.command("import")

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from mediamon.core.feeds import HEALTHY
+
 # A run record keeps at most this many failures in full; the counts are always complete.
 MAX_FAILURES = 200
 
@@ -110,6 +112,11 @@ class RunReport:
     def feed_counts(self) -> Counter[str]:
         """How many feeds ended in each status."""
         return Counter(self.feeds.values())
+
+    @property
+    def no_feed_read(self) -> bool:
+        """Whether the run polled feeds and every one failed: the network, a proxy or a setting, not one site."""
+        return bool(self.feeds) and not any(status in HEALTHY for status in self.feeds.values())
 
     def as_dict(self) -> dict:
         """A JSON-ready summary (the stored run record is `search/run_records.py:run_document`)."""
