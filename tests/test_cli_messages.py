@@ -121,6 +121,49 @@ def test_an_unknown_subscription_is_a_usage_error(mediamon, es):
     assert code == 2 and "no valid subscription nope" in one_line(err)
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("ES_URL", "127.0.0.1:9200", "MEDIAMON_ES_URL: '127.0.0.1:9200' is no cluster address; give one like http"),
+        ("ALLOW_HOSTS", "127.0.0.1", "MEDIAMON_ALLOW_HOSTS cannot be read: a list or mapping is written as JSON"),
+        ("ES_CA_CERT", "ca.pem", "MEDIAMON_ES_CA_CERT is for a cluster on https://, and MEDIAMON_ES_URL is http://"),
+        ("HTTP_TIMEOUT", "0", "MEDIAMON_HTTP_TIMEOUT: Input should be greater than 0"),
+        ("COSINE_BOUNDS", "[0.9, 0.1]", "MEDIAMON_COSINE_BOUNDS: the floor 0.9 must be below the ceiling 0.1"),
+        ("MATCH_POINT", "5", "MEDIAMON_MATCH_POINT: Input should be less than 1"),
+        ("DATA_DIR", str(Path(__file__)), f"MEDIAMON_DATA_DIR: {Path(__file__)} is a file; give a folder"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_its_variable(mediamon, variable, value, said):
+    code, out, err = mediamon("search", "Lukashenko", **{f"MEDIAMON_{variable}": value})
+    assert code == 2 and out == ""
+    assert one_line(err).startswith(f"configuration error: {said}")
+
+
+def test_an_unknown_variable_is_a_warning_naming_the_setting_it_resembles(mediamon):
+    code, out, err = mediamon("seeds", "list", MEDIAMON_INDEX_PREFX="prod-")
+    assert code == 0 and SEED in out
+    assert one_line(err) == (
+        "warning: MEDIAMON_INDEX_PREFX is no mediamon setting and is ignored (did you mean MEDIAMON_INDEX_PREFIX?)"
+    )
+
+
+def test_a_dotenv_that_is_no_utf8_is_one_line_naming_its_line(tmp_path):
+    (tmp_path / ".env").write_bytes(b"MEDIAMON_HTTP_TIMEOUT=5\nMEDIAMON_INDEX_PREFIX=caf\xe9-\n")
+    command = [sys.executable, "-c", "from mediamon.cli import entry_point; entry_point()", "seeds", "list"]
+    env = os.environ | {"PYTHONPATH": str(Path(__file__).parents[1])}
+    done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert (
+        one_line(done.stderr)
+        == f"configuration error: {tmp_path / '.env'}: line 2 is not UTF-8 text (invalid continuation byte)"
+    )
+
+
+def test_debug_0_in_the_environment_means_no_debug(mediamon):
+    code, _, err = mediamon("similar", "--seed", "nope", MEDIAMON_DEBUG="0")
+    assert code == 2 and one_line(err).startswith("error: unknown seed 'nope'")
+
+
 def test_debug_shows_the_traceback(mediamon):
     code, _, err = mediamon("--debug", "similar", "--seed", "nope")
     assert code == 1 and "Traceback" in err and "UnknownSeed" in err

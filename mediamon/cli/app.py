@@ -3,22 +3,32 @@ object with `--json`), no traceback unless `--debug` or `MEDIAMON_DEBUG`, and th
 
 from __future__ import annotations
 
+import difflib
+import io
 import json
 import logging
 import os
+import re
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
+from dotenv import dotenv_values
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
 from mediamon.core.errors import ConfigError, MediamonError
+from mediamon.core.settings import Settings
 
 # Quiet unless asked: the Elasticsearch client logs a warning and a traceback for every retry of an unreachable node.
 NOISY_LOGGERS = ("elastic_transport", "elasticsearch", "httpx", "trafilatura", "htmldate")
+OTHER_VARIABLES = frozenset({"MEDIAMON_IMAGE_TAG"})  # docker-compose's, not the command's
+TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 
 
 class MediamonGroup(TyperGroup):
@@ -32,16 +42,72 @@ class MediamonGroup(TyperGroup):
         as_json = ctx.meta.get("json", False)
         try:
             return super().invoke(ctx)
-        except (MediamonError, ValidationError) as exc:
-            if ctx.params.get("debug") or os.environ.get("MEDIAMON_DEBUG"):
+        except (MediamonError, ValidationError, SettingsError) as exc:
+            if ctx.params.get("debug") or debug_wanted():
                 raise
-            error = exc if isinstance(exc, MediamonError) else ConfigError(_one_line(exc))
+            error = as_mediamon_error(exc)
             report_error(error, as_json)
             raise typer.Exit(code=error.exit_code) from None
 
 
+def debug_wanted() -> bool:
+    """Whether `MEDIAMON_DEBUG` says yes (1, true, yes, on), read as the `--debug` option reads it."""
+    return os.environ.get("MEDIAMON_DEBUG", "").strip().lower() in TRUE
+
+
+def as_mediamon_error(exc: MediamonError | ValidationError | SettingsError) -> MediamonError:
+    """The error itself, or a configuration error naming the setting (as its `MEDIAMON_*` variable) and why."""
+    if isinstance(exc, MediamonError):
+        return exc
+    if isinstance(exc, SettingsError):  # a list or mapping that is no JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"MEDIAMON_{field.group(1).upper()}" if field else "a setting"
+        return ConfigError(f"{name} cannot be read: a list or mapping is written as JSON, e.g. '[\"127.0.0.1\"]'")
+    return ConfigError(_one_line(exc))
+
+
 def _one_line(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+    def where(location: tuple[int | str, ...]) -> str:
+        if exc.title == Settings.__name__:
+            return f"MEDIAMON_{str(location[0]).upper()}: " if location else ""
+        return f"{'.'.join(map(str, location)) or 'value'}: "
+
+    return "; ".join(f"{where(e['loc'])}{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+
+
+def _variables(command: click.Command) -> set[str]:
+    """The `MEDIAMON_*` variables the command line's own options read (e.g. MEDIAMON_KIBANA_URL)."""
+    names = {p.envvar for p in command.params if isinstance(p.envvar, str)}
+    for sub in getattr(command, "commands", {}).values():
+        names |= _variables(sub)
+    return names
+
+
+def _dotenv_names(path: Path) -> list[str]:
+    """The names a `.env` file sets (the settings read it too); a file that is no UTF-8 text is a configuration
+    error naming its line."""
+    if not path.is_file():
+        return []
+    text = path.read_bytes()
+    try:
+        return list(dotenv_values(stream=io.StringIO(text.decode("utf-8"))))
+    except UnicodeDecodeError as exc:
+        line = text[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path.resolve()}: line {line} is not UTF-8 text ({exc.reason})") from None
+
+
+def warn_unknown_variables(command: click.Command) -> None:
+    """A warning line for each `MEDIAMON_*` name in the environment or `.env` that nothing reads (a typo would
+    otherwise go unnoticed: `MEDIAMON_INDEX_PREFX` and the production indices are used)."""
+    known = {f"MEDIAMON_{name.upper()}" for name in Settings.model_fields} | _variables(command) | OTHER_VARIABLES
+    given = [*os.environ, *_dotenv_names(Path(".env"))]
+    for name in dict.fromkeys(n for n in given if n.upper().startswith("MEDIAMON_") and n.upper() not in known):
+        near = difflib.get_close_matches(name.upper(), known, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        Console(stderr=True, soft_wrap=True).print(
+            Text.assemble(("warning: ", "yellow"), f"{name} is no mediamon setting and is ignored{hint}"),
+            highlight=False,
+        )
 
 
 def report_error(error: MediamonError, as_json: bool) -> None:
@@ -68,11 +134,12 @@ def entry_point() -> None:
     """The `mediamon` command. A configuration that cannot even be read (settings in the environment) is reported
     here, before any command runs."""
     try:
+        warn_unknown_variables(typer.main.get_command(app))
         app()
-    except (MediamonError, ValidationError) as exc:
-        if os.environ.get("MEDIAMON_DEBUG") or "--debug" in sys.argv:
+    except (MediamonError, ValidationError, SettingsError) as exc:
+        if debug_wanted() or "--debug" in sys.argv:
             raise
-        error = exc if isinstance(exc, MediamonError) else ConfigError(_one_line(exc))
+        error = as_mediamon_error(exc)
         report_error(error, "--json" in sys.argv)
         raise SystemExit(error.exit_code) from None
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +24,7 @@ class Settings(BaseSettings):
     es_username: str | None = None
     es_password: SecretStr | None = None
     es_ca_cert: Path | None = None
-    es_timeout: float = 30.0
+    es_timeout: float = Field(30.0, gt=0)
     index_prefix: str = ""
     # Language analysers for article text, language code -> analyser (`{}`: none, the standard analyser only);
     # unset, the cluster is asked which of the built-in ones it has (`search/analyzers.py`).
@@ -66,11 +67,11 @@ class Settings(BaseSettings):
     cosine_bounds: tuple[float, float] | None = None
     # The raw relevance that counts as a match with those bounds (mapped onto 0.5); unset, the measured one of known
     # models applies, else 0.5. Set it with `cosine_bounds`: both come from one calibration (bench/multilingual.py).
-    match_point: float | None = None
+    match_point: float | None = Field(None, gt=0, lt=1)
 
     # Fetching.
     user_agent: str = "mediamon/0.1 (+https://github.com/mediamon/mediamon)"
-    http_timeout: float = 20.0
+    http_timeout: float = Field(20.0, gt=0)
     max_page_bytes: int = 10_000_000
     allow_hosts: list[str] = Field(default_factory=list)
     fetch_concurrency: int = 16  # worker threads of Fetcher.fetch_many
@@ -117,13 +118,41 @@ class Settings(BaseSettings):
     smtp_url: str = "smtp://127.0.0.1:25"  # smtp://[user:password@]host[:port], or smtps:// for TLS from the start
     smtp_starttls: bool = False  # upgrade smtp:// connections with STARTTLS (then required, never opportunistic)
     smtp_from: str = "mediamon <mediamon@localhost>"  # the From of alert emails
-    smtp_timeout: float = 30.0  # seconds for connecting to the SMTP server and for each reply
+    smtp_timeout: float = Field(30.0, gt=0)  # seconds for connecting to the SMTP server and for each reply
     smtp_ca_cert: Path | None = None  # CA file the server certificate is checked against (default: system CAs)
     smtp_conn_id: str = "smtp_default"  # the Airflow connection mediamon_alerts sends through (else smtp_url)
     subscriptions_path: Path = PROJECT_ROOT / "seeds" / "subscriptions.yaml"
     alerts_digest_schedule: str = "0 6 * * *"  # cron (UTC) of the digest runs of mediamon_alerts (its file reads it)
     alert_overlap_minutes: int = 180  # each run looks this far behind its watermark, for articles indexed late
     alert_lease_seconds: float = 900.0  # a run's hold on a subscription, renewed as it works (a crashed run's expires)
+
+    @field_validator("es_url")
+    @classmethod
+    def _cluster_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{url!r} is no cluster address; give one like http://127.0.0.1:9200 or https://host:9200")
+        return url
+
+    @field_validator("data_dir")
+    @classmethod
+    def _a_folder(cls, path: Path) -> Path:
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"{path} is a file; give a folder (created when missing)")
+        return path
+
+    @field_validator("cosine_bounds")
+    @classmethod
+    def _floor_below_ceiling(cls, bounds: tuple[float, float] | None) -> tuple[float, float] | None:
+        if bounds is not None and not bounds[0] < bounds[1]:
+            raise ValueError(f"the floor {bounds[0]} must be below the ceiling {bounds[1]}")
+        return bounds
+
+    @model_validator(mode="after")
+    def _tls_needs_https(self) -> Settings:
+        if self.es_ca_cert is not None and urlsplit(self.es_url).scheme != "https":
+            raise ValueError(f"MEDIAMON_ES_CA_CERT is for a cluster on https://, and MEDIAMON_ES_URL is {self.es_url}")
+        return self
 
     @property
     def model_cache(self) -> Path:
