@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     # Maintenance (the mediamon_maintenance DAG).
     feed_failing_hours: int = 24  # the health summary lists feeds failing for longer than this
     drift_days: int = Field(7, ge=1)  # extraction drift compares each source's last this-many days with those before
-    retention_days: int = 365  # articles published (undated: fetched) longer ago are deleted
+    retention_days: int = Field(365, ge=0)  # articles fetched or imported longer ago are deleted (0: none ever)
 
     # The offline demo's local news server (a fixed port keeps article URLs, and so their ids, stable across runs).
     demo_port: int = 8765
