@@ -116,6 +116,20 @@ def test_an_import_with_bad_lines_exits_3_and_shows_brackets_as_they_are(mediamo
     assert code == 3 and json.loads(out)["indexed"] == 0 and len(json.loads(out)["errors"]) == 2
 
 
+def test_an_import_names_the_lines_it_took_undated_and_a_file_of_bad_lines_is_a_usage_error(mediamon, es, tmp_path):
+    line = {"url": "https://archive.example/9", "title": "Minsk", "body": "Text. " * 30, "published": "14/09/2020"}
+    path = tmp_path / "dated.jsonl"
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    code, out, _ = mediamon("import", str(path))
+    assert code == 0 and "read 1, indexed 1" in out
+    assert f"imported undated {path}:1: published '14/09/2020' is not a date (ISO 8601 or Unix seconds)" in out
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n{}\n", encoding="utf-8")
+    code, out, err = mediamon("import", str(bad))
+    assert code == 2 and f"{bad}:2:" in out
+    assert one_line(err) == f"error: no line of {bad} could be imported (2 bad lines, named above)"
+
+
 def test_an_unknown_subscription_is_a_usage_error(mediamon, es):
     code, _, err = mediamon("alerts", "run", "--subscription", "nope", "--dry-run")
     assert code == 2 and "no valid subscription nope" in one_line(err)

@@ -202,8 +202,11 @@ def test_every_line_is_imported_whatever_its_date_with_precision_and_source(sett
     with caplog.at_level("WARNING", logger="mediamon.flows.backfill"), caplog.at_level("WARNING", logger="ingest"):
         report = import_jsonl(dated, path)
     assert (report.read, report.indexed, report.errors) == (len(DATES), len(DATES), [])
+    assert report.undated == [
+        f"{path}:7: published '14.09.2020' is not a date (ISO 8601 or Unix seconds)",
+        f"{path}:8: published '2999-01-01' is in the future",
+    ]
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
-        f"{path}:7: imported undated because its published '14.09.2020' is not a date",
         f"{path}:8: ignored dates in the future (import 2999-01-01T00:00:00+00:00); dated by none",
     ]
     alias = f"{dated.index_prefix}media-articles"

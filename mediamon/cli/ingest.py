@@ -11,7 +11,7 @@ from rich.table import Table
 
 from mediamon.cli.app import app
 from mediamon.cli.common import JsonFlag, console, healthy_client, print_report, progress_bars, say, when
-from mediamon.core.errors import ConfigError, Interrupted, MediamonError
+from mediamon.core.errors import ConfigError, Interrupted, MediamonError, UsageError
 from mediamon.core.runs import RunReport
 from mediamon.core.settings import Settings, get_settings
 
@@ -89,13 +89,23 @@ def import_articles(
             f"the import stopped; the articles indexed so far stay, and importing {file} again adds the rest (those"
             " already in count as duplicates)"
         ) from None
-    summary = {"read": report.read, "indexed": report.indexed, "duplicates": report.duplicates, "errors": report.errors}
+    summary = {
+        "read": report.read,
+        "indexed": report.indexed,
+        "duplicates": report.duplicates,
+        "errors": report.errors,
+        "undated": report.undated,
+    }
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
         for error in report.errors:
             say(("skipped ", "yellow"), error)
+        for line in report.undated:
+            say(("imported undated ", "yellow"), line)
         console.print(f"read {report.read}, indexed {report.indexed}, already there {report.duplicates}")
+    if report.errors and report.read == len(report.errors):
+        raise UsageError(f"no line of {file} could be imported ({len(report.errors)} bad lines, named above)")
     if report.errors:
         if not as_json:
             console.print(f"{len(report.errors)} of {report.read} lines were not imported (exit code 3)")

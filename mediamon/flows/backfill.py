@@ -43,25 +43,30 @@ class ImportedArticle(BaseModel):
 
 @dataclass(slots=True)
 class ImportReport:
-    """What an import did; `errors` holds `file:line: reason` for every line that was not imported."""
+    """What an import did; `errors` holds `file:line: reason` for every line that was not imported, `undated` the
+    same for lines imported without the date they gave (not a date, or in the future)."""
 
     read: int = 0
     indexed: int = 0
     duplicates: int = 0
     errors: list[str] = field(default_factory=list)
+    undated: list[str] = field(default_factory=list)
 
 
-def _published(value: Any, where: str, now: datetime, skew: timedelta) -> Published:
-    """The date of an import line: the one given, unless it is not a date or is in the future (then one warning
-    and none)."""
+def _published(value: Any, where: str, now: datetime, skew: timedelta, report: ImportReport) -> Published:
+    """The date of an import line: the one given, unless it is not a date or is in the future (then none, and the
+    line in `report.undated`: the article is kept, its date is not guessed)."""
     if value is None or value == "":
         return UNDATED
     try:
         at, precision = parse_date(value)
     except (TypeError, ValueError, OverflowError, OSError):
-        LOG.warning("%s: imported undated because its published %r is not a date", where, value)
+        report.undated.append(f"{where}: published {value!r} is not a date (ISO 8601 or Unix seconds)")
         return UNDATED
-    return believable([Published(at, precision, "import")], now=now, skew=skew, what=where)
+    published = believable([Published(at, precision, "import")], now=now, skew=skew, what=where)
+    if published.at is None:
+        report.undated.append(f"{where}: published {value!r} is in the future")
+    return published
 
 
 def _article(row: ImportedArticle, published: Published, now: datetime) -> Article:
@@ -101,7 +106,7 @@ def _articles(path: Path, report: ImportReport, skew: timedelta) -> Iterator[Art
             report.read += 1
             try:
                 row = ImportedArticle.model_validate(json.loads(line.decode("utf-8-sig")))
-                yield _article(row, _published(row.published, f"{path}:{number}", now, skew), now)
+                yield _article(row, _published(row.published, f"{path}:{number}", now, skew, report), now)
             except (json.JSONDecodeError, ValidationError, ValueError) as exc:
                 reason = _line_reason(exc)
                 report.errors.append(f"{path}:{number}: {reason}")
