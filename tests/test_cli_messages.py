@@ -173,6 +173,13 @@ def test_a_dotenv_that_is_no_utf8_is_one_line_naming_its_line(tmp_path):
     )
 
 
+def test_a_page_that_is_no_html_extracts_as_empty_without_the_libraries_log_lines(mediamon, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_bytes(bytes(range(256)) * 8)
+    code, out, err = mediamon("extract", str(page))
+    assert code == 0 and "extraction_status: empty" in out and err == ""
+
+
 def test_debug_0_in_the_environment_means_no_debug(mediamon):
     code, _, err = mediamon("similar", "--seed", "nope", MEDIAMON_DEBUG="0")
     assert code == 2 and one_line(err).startswith("error: unknown seed 'nope'")

@@ -25,7 +25,8 @@ from typer.core import TyperGroup
 from mediamon.core.errors import ConfigError, MediamonError
 from mediamon.core.settings import Settings
 
-# Quiet unless asked: the Elasticsearch client logs a warning and a traceback for every retry of an unreachable node.
+# Quiet unless asked: the Elasticsearch client logs a warning and a traceback for every retry of an unreachable node,
+# trafilatura an ERROR line for every page that is no HTML (the extraction's status says it).
 NOISY_LOGGERS = ("elastic_transport", "elasticsearch", "httpx", "trafilatura", "htmldate")
 OTHER_VARIABLES = frozenset({"MEDIAMON_IMAGE_TAG"})  # docker-compose's, not the command's
 TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
@@ -157,4 +158,4 @@ def main(
         format="%(levelname)s %(name)s: %(message)s",
     )
     for name in NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.ERROR)
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.WARNING if verbose else logging.CRITICAL)
