@@ -42,4 +42,4 @@ def test_a_bad_setting_is_named_not_a_traceback(command, monkeypatch):
     monkeypatch.setenv("MEDIAMON_EMBED_BATCH_SIZE", "many")
     code, err = command("seeds", "list")
     assert code == 2
-    assert "configuration error" in err and "embed_batch_size" in err and "Traceback" not in err
+    assert "configuration error: MEDIAMON_EMBED_BATCH_SIZE: " in err and "Traceback" not in err
