@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from enrich.phrases import PhraseError, PhraseMatcher, tokenize
+from mediamon.core.entry_files import UnreadableFile, read_yaml
 from mediamon.core.errors import ConfigError
 
 ENTITY_TYPES = frozenset({"person", "country", "place", "organisation", "group", "event"})
@@ -163,7 +162,7 @@ def parse_entities(data: Any, source: str = "<entities>") -> list[Entity]:
 def load_gazetteer(path: Path) -> Gazetteer:
     """Read, validate and compile the gazetteer at `path`."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise GazetteerError(f"{path}: cannot read: {exc}") from exc
+        data = read_yaml(path)
+    except UnreadableFile as exc:
+        raise GazetteerError(str(exc)) from None
     return Gazetteer(parse_entities(data, str(path)))

@@ -3,6 +3,7 @@ read of it."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from enrich.relevance import DEFAULT_THRESHOLD
 from enrich.seed_aliases import generated_aliases, known_entity
 from enrich.seeds import Seed, SeedError, load_seeds, parse_seed
 from enrich.topics import TopicTagger, load_tagger
+from mediamon.core.entry_files import UnreadableFile, decode_utf8
 from mediamon.core.errors import UsageError
 
 
@@ -35,12 +37,10 @@ def add_seed_file(source: Path, seeds_dir: Path, replace: bool = False, alias_ca
     `replace`. The copy is atomic: written beside its place, then renamed, so the folder never holds half a file.
     A broken seeds folder (another seed file, the gazetteer, the topic rules) raises its ConfigError. `alias_cache`:
     where generated aliases are kept (the data folder's `aliases/`)."""
+    content = source.read_bytes()
     try:
-        content = source.read_bytes()
-        seed = parse_seed(content.decode("utf-8"), source)
-    except UnicodeDecodeError as exc:
-        raise SeedRefused(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except SeedError as exc:
+        seed = parse_seed(decode_utf8(content, source), source)
+    except (UnreadableFile, SeedError) as exc:
         raise SeedRefused(str(exc)) from None
     stories = seeds_dir / "stories"
     existing = next((s for s in load_seeds(seeds_dir) if s.id == seed.id), None)
@@ -56,7 +56,7 @@ def add_seed_file(source: Path, seeds_dir: Path, replace: bool = False, alias_ca
     stories.mkdir(parents=True, exist_ok=True)
     if source.resolve() != target.resolve():
         _write_atomically(target, content)
-    return AddedSeed(parse_seed(content.decode("utf-8"), target), target, existing is not None, summary)
+    return AddedSeed(dataclasses.replace(seed, path=target), target, existing is not None, summary)
 
 
 def _write_atomically(target: Path, content: bytes) -> None:

@@ -19,11 +19,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mediamon.core.entry_files import UnreadableFile, construct, read_utf8, yaml_error
 from mediamon.core.errors import ConfigError, UsageError
 
 HEADER_FENCE = "---"
@@ -35,6 +37,10 @@ class SeedError(ConfigError):
 
 class UnknownSeed(UsageError):
     """A seed id that is not in the seeds folder."""
+
+
+class NoSeeds(ConfigError):
+    """A seeds folder without a single seed story, where a command needs one."""
 
 
 class AliasOverride(BaseModel):
@@ -66,6 +72,21 @@ class SeedHeader(BaseModel):
     main_topic: str | None = None
     aliases: dict[str, AliasOverride] = Field(default_factory=dict)
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @field_validator("language")
+    @classmethod
+    def _iso_639_1(cls, value: str) -> str:
+        if value not in _language_codes():
+            raise ValueError(f"{value!r} is not an ISO 639-1 language code (such as nl, en, ru)")
+        return value
+
+
+@cache
+def _language_codes() -> frozenset[str]:
+    """The ISO 639-1 codes: the two-letter languages of the Unicode CLDR (through Babel)."""
+    from babel import Locale
+
+    return frozenset(code for code in Locale("en").languages if len(code) == 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +127,9 @@ def parse_seed(content: str, path: Path | None = None) -> Seed:
     header_text = "\n".join(lines[1:end])
     try:
         root = yaml.compose(header_text)
-        data = yaml.safe_load(header_text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 2  # the header's first line is the file's second
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        context = getattr(exc, "context", None)
-        reason = f"{problem} ({context})" if context else problem
-        raise SeedError(f"{where}:{line}: the header is not valid YAML: {reason}") from None
+        data = construct(root) or {}
+    except yaml.YAMLError as exc:  # the header's first line is the file's second
+        raise SeedError(str(yaml_error(Path(where), exc, first_line=2))) from None
     if not isinstance(data, dict):
         raise SeedError(f"{where}:2: the header must be `key: value` lines (id, title, language, date, …)")
     try:
@@ -173,12 +189,20 @@ def _header_line(root: yaml.Node | None, loc: tuple) -> int | None:
 
 def load_seeds(directory: Path) -> list[Seed]:
     """Every seed story under `directory/stories`, sorted by id; ids must be unique."""
-    seeds = [parse_seed(p.read_text(encoding="utf-8"), p) for p in sorted((directory / "stories").glob("*.txt"))]
+    seeds = [read_seed(path) for path in sorted((directory / "stories").glob("*.txt"))]
     ids = [s.id for s in seeds]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise SeedError(f"{directory}: duplicate seed ids {duplicates}")
     return sorted(seeds, key=lambda s: s.id)
+
+
+def read_seed(path: Path) -> Seed:
+    """The seed story in the file at `path` (UTF-8, a byte-order mark allowed); SeedError naming file and line."""
+    try:
+        return parse_seed(read_utf8(path), path)
+    except UnreadableFile as exc:
+        raise SeedError(str(exc)) from None
 
 
 def find_seed(seeds: list[Seed], seed_id: str) -> Seed:

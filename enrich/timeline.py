@@ -14,10 +14,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from enrich.gazetteer import GazetteerError, parse_aliases
 from enrich.phrases import PhraseMatcher, tokenize
+from mediamon.core.entry_files import UnreadableFile, read_yaml
 from mediamon.core.errors import ConfigError
 
 _KEYS = {"id", "label", "date", "aliases"}
@@ -94,7 +93,7 @@ def load_timeline(path: Path) -> Timeline:
     if not path.exists():
         return Timeline([])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise TimelineError(f"{path}: cannot read: {exc}") from exc
+        data = read_yaml(path)
+    except UnreadableFile as exc:
+        raise TimelineError(str(exc)) from None
     return parse_timeline(data, str(path))

@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from enrich.gazetteer import Gazetteer, load_gazetteer
 from enrich.phrases import PhraseError, PhraseMatcher, tokenize
+from mediamon.core.entry_files import UnreadableFile, read_yaml
 from mediamon.core.errors import ConfigError
 
 ENTITY_PREFIX = "entity:"
@@ -321,9 +320,9 @@ def parse_topics(data: Any, gazetteer: Gazetteer, source: str = "<topics>") -> T
 def load_topics(path: Path, gazetteer: Gazetteer) -> TopicTagger:
     """Read, validate and compile the topic rules at `path`."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise TopicsError(f"{path}: cannot read: {exc}") from exc
+        data = read_yaml(path)
+    except UnreadableFile as exc:
+        raise TopicsError(str(exc)) from None
     return parse_topics(data, gazetteer, str(path))
 
 

@@ -216,6 +216,22 @@ def test_a_removed_seeds_scores_disappear(es, world, mediamon):
     assert es.count(index=world["alias"], query={"term": {"matched_seeds": SECOND}})["count"] == 0
 
 
+def test_rescore_without_seed_stories_refuses_and_keeps_the_scores(es, world, mediamon, cli_settings, tmp_path):
+    before = seed_fields(es, world["alias"])
+    no_stories = Path(shutil.copytree(world["settings"].seeds_dir, tmp_path / "seeds", ignore=lambda *_: ["stories"]))
+    cli_settings(seeds_dir=str(no_stories))
+    done = mediamon("rescore")
+    assert done.exit_code == 2
+    assert done.output.strip() == (
+        f"configuration error: no seed stories in {no_stories / 'stories'}: nothing rescored, scores kept"
+        " (is MEDIAMON_SEEDS_DIR right?)"
+    )
+    cli_settings(seeds_dir=str(tmp_path / "nowhere"))
+    done = mediamon("rescore", "--json")
+    assert done.exit_code == 2 and "nowhere/entities.yaml: No such file or directory" in done.stdout
+    assert seed_fields(es, world["alias"]) == before  # not one article written
+
+
 def test_rescore_refuses_what_it_cannot_do(es, world, settings):
     enricher = load_enricher(world["settings"])
     with pytest.raises(UnknownSeed, match="unknown seed 'nope'; the seeds are: belarus-2020-09"):

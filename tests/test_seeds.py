@@ -59,7 +59,7 @@ def test_duplicate_seed_ids_are_refused(tmp_path):
         ("---\nid: s1\n", "x.txt:1: the YAML header opened here is not closed"),
         ("---\nid: s1\ntitle: t\nlanguage: nl\ndate: 2020-09-10\n---\n", "x.txt:6: the seed has no story text"),
         ("---\nid: s1\ntitle: t\nlanguage: nl\ndate: someday\n---\ntext", "x.txt:5: date: Input should be"),
-        ("---\nid: s1\ntitle: [t\n---\ntext", "x.txt:3: the header is not valid YAML: expected ','"),
+        ("---\nid: s1\ntitle: [t\n---\ntext", "x.txt:3: not valid YAML: expected ','"),
         ("---\nid: s1\ntitle: t\nlanguage: nl\ndate: 2020-09-10\ncolour: red\n---\ntext", "x.txt:6: colour: Extra"),
         ("---\nid: s1\ntitle: t\nlanguage: nl\ndate: 2020-09-10\nentities:\n  - a\n  - [b]\n---\ntext", "x.txt:8: "),
         ("---\nid: s1\nlanguage: nl\ndate: 2020-09-10\n---\ntext", "x.txt:5: title: Field required"),  # the fence

@@ -54,7 +54,7 @@ def test_a_file_that_is_not_utf8_is_one_error_naming_its_line(tmp_path):
     (error,) = load_sources(path).errors
     assert (error.line, error.reason) == (
         2,
-        "cannot read the source file: it is not UTF-8 text (invalid continuation byte)",
+        "cannot read the source file: not UTF-8 text (invalid continuation byte); save it as UTF-8",
     )
 
 

@@ -84,5 +84,5 @@ def test_a_bad_timeline_is_a_clear_error(data, message):
 def test_an_unreadable_timeline_names_the_file(tmp_path: Path):
     path = tmp_path / "timeline.yaml"
     path.write_text("landmarks: [\n", encoding="utf-8")
-    with pytest.raises(TimelineError, match=r"timeline\.yaml: cannot read"):
+    with pytest.raises(TimelineError, match=r"timeline\.yaml:2: not valid YAML: expected the node content"):
         load_timeline(path)

@@ -17,11 +17,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from enrich.seeds import SeedError, load_seeds
-from mediamon.core.entry_files import EntryError, load_entries
+from enrich.seeds import load_seeds
+from mediamon.core.entry_files import EntryError, load_entries, read_yaml
+from mediamon.core.errors import ConfigError
 
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]+$")
 
@@ -117,8 +117,8 @@ class SubscriptionList:
 
 
 def topic_labels(seeds_dir: Path) -> dict[str, str]:
-    """The topic ids of `seeds_dir/topics.yaml` and their labels, in file order."""
-    data = yaml.safe_load((seeds_dir / "topics.yaml").read_text(encoding="utf-8")) or {}
+    """The topic ids of `seeds_dir/topics.yaml` and their labels, in file order (UnreadableFile: one line)."""
+    data = read_yaml(seeds_dir / "topics.yaml") or {}
     return {topic["id"]: topic.get("label") or topic["id"] for topic in data.get("topics") or []}
 
 
@@ -134,7 +134,7 @@ def load_subscriptions(path: Path, seeds_dir: Path) -> SubscriptionList:
     try:
         seed_ids = {seed.id for seed in load_seeds(seeds_dir)}
         topic_ids = set(topic_labels(seeds_dir))
-    except (OSError, yaml.YAMLError, SeedError) as exc:
+    except ConfigError as exc:  # a seed file or topics.yaml that cannot be read
         return SubscriptionList((), (EntryError(path, 0, f"cannot read the seeds or topics it refers to: {exc}"),))
     subscriptions, errors = load_entries(
         path, "subscriptions", Subscription, "subscription", lambda s: _unknown_references(s, seed_ids, topic_ids)

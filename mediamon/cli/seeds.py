@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from mediamon.cli.app import app
-from mediamon.cli.common import JsonFlag, console, fail, say
+from mediamon.cli.common import JsonFlag, console, say
+from mediamon.core.errors import ConfigError
 from mediamon.core.settings import get_settings
 
 group = typer.Typer(no_args_is_help=True, help="Seed stories.")
@@ -18,26 +19,30 @@ app.add_typer(group, name="seeds")
 
 @group.command("list")
 def seeds_list(as_json: JsonFlag = False) -> None:
-    """The seed stories in the seeds folder."""
+    """The seed stories in the seeds folder (a folder that is not there: exit code 2)."""
     from enrich.seeds import load_seeds
 
-    seeds = load_seeds(get_settings().seeds_dir)
+    seeds_dir = get_settings().seeds_dir
+    if not seeds_dir.is_dir():
+        where = "point MEDIAMON_SEEDS_DIR at the folder of stories/ and topics.yaml"
+        raise ConfigError(f"there is no seeds folder {seeds_dir}: {where}")
+    seeds = load_seeds(seeds_dir)
     rows = [{"id": s.id, "title": s.title, "language": s.language, "date": s.date.isoformat()} for s in seeds]
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for row in rows:
         console.print(f"{row['id']}  {row['date']}  [{row['language']}]  {row['title']}")
+    if not rows:
+        console.print(f"no seed stories in {seeds_dir / 'stories'}: `mediamon seeds add FILE` adds one there")
 
 
 @group.command("show")
 def seeds_show(seed_id: str, as_json: JsonFlag = False) -> None:
-    """One seed story: header and text."""
-    from enrich.seeds import load_seeds
+    """One seed story: header and text (an unknown id: exit code 2)."""
+    from enrich.seeds import find_seed, load_seeds
 
-    seed = next((s for s in load_seeds(get_settings().seeds_dir) if s.id == seed_id), None)
-    if seed is None:
-        raise fail(f"no seed story with id {seed_id!r}")
+    seed = find_seed(load_seeds(get_settings().seeds_dir), seed_id)
     data = {
         "id": seed.id,
         "title": seed.title,

@@ -26,7 +26,7 @@ import numpy as np
 from elasticsearch import BadRequestError, Elasticsearch
 
 from enrich.annotate import Enricher, SeedScores, rescore
-from enrich.seeds import find_seed, stories_digest
+from enrich.seeds import NoSeeds, find_seed, stories_digest
 from mediamon.core.errors import MediamonError
 from mediamon.core.settings import Settings
 from search.documents import article_from_document
@@ -85,11 +85,15 @@ def rescore_articles(
     only `seed`'s (a seed removed from the folder: its scores go). `progress` is called with the number of articles
     read after each page.
 
-    Raises RescoreError when there is nothing to rescore or the articles' vectors are another model's (run
+    Raises NoSeeds when there is no seed story at all (a wrong seeds folder must not clear every score),
+    RescoreError when there is nothing to rescore or the articles' vectors are another model's (run
     `mediamon reindex`), UnknownSeed when `seed` is neither a seed story nor scored in any article, SearchError
     for a `since` Elasticsearch refuses.
     """
     started = time.perf_counter()
+    if not enricher.profiles:
+        stories = settings.seeds_dir / "stories"
+        raise NoSeeds(f"no seed stories in {stories}: nothing rescored, scores kept (is MEDIAMON_SEEDS_DIR right?)")
     alias = articles_alias(settings)
     if not client.indices.exists_alias(name=alias):
         raise RescoreError(f"there is no {alias} to rescore (nothing has been indexed under this prefix)")
