@@ -701,3 +701,96 @@ def test_an_email_owed_to_a_refused_recipient_is_given_up(bench: Bench, why: str
         assert (outcome.status, outcome.resent) == (RunStatus.NOTHING_NEW, 0) and len(server.received) == 1
         left = bench.es.count(index=alerts_alias(bench.settings), query={"term": {"kind": "outbox"}})["count"]
         assert left == 0
+
+
+# --- bad inputs: one line, the right exit code, nothing recorded or created ---
+
+
+def _line(result) -> str:
+    (line,) = result.output.splitlines()
+    return line
+
+
+def test_alerts_on_a_prefix_without_articles_say_so_and_create_nothing(
+    settings: Settings, es: Elasticsearch, cli_settings
+):
+    prefix = f"{settings.index_prefix}noarticles-"
+    cli_settings(index_prefix=prefix)
+    runner = CliRunner()
+    for args in (["run", "--dry-run"], ["run"], ["preview", "belarus-2020-09"]):
+        result = runner.invoke(app, ["alerts", *args])
+        assert result.exit_code == 1, result.output  # as `mediamon search` exits
+        assert _line(result) == (
+            f"error: no such index {prefix}media-articles: nothing has been indexed under this prefix yet; "
+            "run `mediamon run` (or `mediamon demo`) first"
+        )
+    assert es.indices.get(index=f"{prefix}*", expand_wildcards="all") == {}
+
+
+SMTP_FORM = "set it to smtp://[user:password@]host[:port] or smtps://…"
+CA_FIX = "set it to a CA file in PEM form, or unset it for the system's CAs"
+NOT_PEM = __file__  # a text file with no certificate in it
+BAD_PORT = f"MEDIAMON_SMTP_URL has a port that is no number from 1 to 65535: {SMTP_FORM}"
+CA, CANNOT = "MEDIAMON_SMTP_CA_CERT", "cannot be used"
+
+
+@pytest.mark.parametrize(
+    ("variables", "line"),
+    [
+        ({"smtp_url": ""}, f"MEDIAMON_SMTP_URL is empty: {SMTP_FORM}"),
+        ({"smtp_url": "garbage"}, f"MEDIAMON_SMTP_URL has no scheme: {SMTP_FORM}"),
+        ({"smtp_url": "http://x"}, f"MEDIAMON_SMTP_URL has the scheme 'http', not smtp or smtps: {SMTP_FORM}"),
+        ({"smtp_url": "smtp://127.0.0.1:abc"}, BAD_PORT),
+        ({"smtp_url": "smtp://me:s3cret@127.0.0.1:99999"}, BAD_PORT),
+        ({"smtp_url": "smtp://[::1"}, f"MEDIAMON_SMTP_URL cannot be read (Invalid IPv6 URL): {SMTP_FORM}"),
+        (
+            {"smtp_ca_cert": "/nonexistent/ca.pem"},
+            f"{CA} /nonexistent/ca.pem {CANNOT} (No such file or directory): {CA_FIX}",
+        ),
+        ({"smtp_ca_cert": "/"}, f"{CA} / {CANNOT} (Is a directory): {CA_FIX}"),
+        ({"smtp_ca_cert": NOT_PEM}, f"{CA} {NOT_PEM} {CANNOT} (no certificate in PEM form in it): {CA_FIX}"),
+    ],
+)
+def test_bad_smtp_settings_are_one_configuration_line_and_the_alert_waits(
+    bench: Bench, server: SmtpServer, cli_settings, monkeypatch, variables, line
+):
+    bench.subscribe(subscription("cfg", seeds=[SEED]))
+    bench.index(article("cfg", "Lukashenko meets Putin", datetime.now(UTC) - timedelta(hours=1), seed=0.7))
+    good = {
+        "index_prefix": bench.settings.index_prefix,
+        "subscriptions_path": str(bench.settings.subscriptions_path),
+        "feeds_path": str(bench.settings.feeds_path),
+        "smtp_url": f"smtp://127.0.0.1:{server.port}",
+    }
+    cli_settings(**good | variables)
+    runner = CliRunner()
+    result = runner.invoke(app, ["alerts", "run"])
+    assert result.exit_code == 2 and _line(result) == f"configuration error: {line}"
+    assert "s3cret" not in result.output
+    assert not bench.es.indices.exists_alias(name=alerts_alias(bench.settings))  # nothing recorded
+    assert server.received == []
+    for name in variables:
+        monkeypatch.delenv(f"MEDIAMON_{name.upper()}")
+    cli_settings(**good)
+    fixed = runner.invoke(app, ["alerts", "run"])  # the same alert goes once the setting is fixed
+    assert fixed.exit_code == 0 and "cfg: sent" in fixed.output and len(server.received) == 1
+
+
+def test_preview_checks_its_options_before_the_work(bench: Bench, tmp_path: Path, cli_settings):
+    bench.subscribe(subscription("pre", seeds=[SEED]))
+    bench.index(article("pre", "Lukashenko meets Putin", datetime.now(UTC) - timedelta(hours=1), seed=0.7))
+    cli_settings(
+        index_prefix=bench.settings.index_prefix,
+        subscriptions_path=str(bench.settings.subscriptions_path),
+        feeds_path=str(bench.settings.feeds_path),
+    )
+    runner = CliRunner()
+    out = tmp_path / "nodir" / "x.html"
+    result = runner.invoke(app, ["alerts", "preview", "pre", "--html", str(out)])
+    assert result.exit_code == 2
+    assert _line(result) == f"error: cannot write {out}: there is no folder {out.parent}; create it or write elsewhere"
+    assert not out.parent.exists()
+    result = runner.invoke(app, ["alerts", "preview", "pre", "--days", "99999999999"])
+    assert result.exit_code == 2 and "less than or equal to 36500" in result.output and "Overflow" not in result.output
+    result = runner.invoke(app, ["alerts", "preview", "pre", "--days", "36500"])
+    assert result.exit_code == 0 and "Lukashenko meets Putin" in result.output

@@ -15,6 +15,7 @@ from mediamon.cli.common import console
 from mediamon.core.settings import Settings, get_settings
 from mediamon.flows.feed_polling import fetch_feeds, new_run_id, select_feeds, update_feed_states
 from mediamon.flows.run_report import finish_run
+from search.index_versions import ensure_articles_index
 from tests.http_fixtures import LocalServer, Reply
 
 RSS = (
@@ -121,3 +122,12 @@ def test_feeds_status_and_runs_show_what_the_runs_recorded(server, cli_env, es):
     assert record["run_id"] == run_id and record["feeds"] == {"ok": 1, "http_4xx": 1} and record["entries"] == 2
     table = runner.invoke(app, ["runs"])
     assert run_id in table.stdout and "http_4xx 1" in table.stdout
+
+
+def test_feeds_extraction_bounds_its_window(cli_env, es):
+    ensure_articles_index(es, cli_env, 384, "test-model")
+    result = runner.invoke(app, ["feeds", "extraction", "--days", "99999999"])
+    assert result.exit_code == 2 and "less than or equal to 36500" in result.output
+    assert "OverflowError" not in result.output
+    result = runner.invoke(app, ["feeds", "extraction", "--days", "36500"])
+    assert result.exit_code == 0, result.output

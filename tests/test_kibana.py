@@ -1,5 +1,6 @@
 """The Kibana saved objects: the file matches what the code builds, references resolve, fields exist in our
-mappings, data views point at our aliases; the import posts the file the way Kibana's API wants it."""
+mappings, data views point at our aliases (the index prefix's, with ids of its own); the import posts the file the
+way Kibana's API wants it; bad paths are one line, exit 2, and the shipped file is never overwritten."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from typer.testing import CliRunner
 
+from mediamon.core.errors import UsageError
 from search.index_versions import ARTICLES, FEEDS, MAPPINGS_DIR
 from search.kibana.objects import (
     ARTICLES_VIEW,
@@ -58,7 +60,8 @@ def data_view_of(obj: dict) -> str:
 
 def test_file_is_what_the_code_builds() -> None:
     assert SAVED_OBJECTS_PATH.read_text(encoding="utf-8") == to_ndjson(saved_objects()), (
-        "search/kibana/saved_objects.ndjson is stale: run `mediamon kibana export`"
+        "search/kibana/saved_objects.ndjson is stale: run "
+        "`MEDIAMON_INDEX_PREFIX= mediamon kibana export search/kibana/saved_objects.ndjson`"
     )
 
 
@@ -142,8 +145,6 @@ def test_data_views_match_our_aliases() -> None:
     assert views[ARTICLES_VIEW]["timeFieldName"] == "dated_at"  # undated articles carry it too (test_dates.py)
     assert json.loads(views[ARTICLES_VIEW]["fieldFormatMap"])["url"]["id"] == "url"
     assert views[FEEDS_VIEW]["title"] == FEEDS == "mediamon-feeds"
-    prefixed = {o["id"]: o["attributes"]["title"] for o in saved_objects("prod-") if o["type"] == "index-pattern"}
-    assert prefixed == {ARTICLES_VIEW: "prod-media-articles", FEEDS_VIEW: "prod-mediamon-feeds"}
 
 
 def test_saved_searches() -> None:
@@ -291,7 +292,7 @@ def test_import_reports_an_unreachable_kibana(kibana: _Kibana) -> None:
 def test_import_needs_an_ndjson_file(tmp_path: Path) -> None:
     path = tmp_path / "objects.json"
     path.write_text("{}\n")
-    with pytest.raises(ValueError, match=r"\*\.ndjson"):
+    with pytest.raises(UsageError, match=r"\*\.ndjson"):
         import_saved_objects("http://127.0.0.1:9", path)
 
 
@@ -313,3 +314,90 @@ def test_cli_export_and_import(kibana: _Kibana, tmp_path: Path, cli_settings) ->
     kibana.status, kibana.reply = 403, {"message": "forbidden"}
     result = runner.invoke(app, ["kibana", "import", "--url", kibana.url])
     assert result.exit_code == 1 and "answered 403: forbidden" in result.output
+
+
+def test_objects_for_a_prefix_have_ids_and_labels_of_their_own() -> None:
+    plain, prod = saved_objects(), saved_objects("prod-")
+    assert plain == OBJECTS  # no prefix: the shipped objects, ids and titles unchanged
+    ids = [obj["id"] for obj in prod]
+    assert ids == ["prod-" + obj["id"] for obj in plain] and not set(ids) & {obj["id"] for obj in plain}
+    seen: set[tuple[str, str]] = set()
+    for obj in prod:
+        assert all((ref["type"], ref["id"]) in seen for ref in obj["references"]), obj["id"]
+        seen.add((obj["type"], obj["id"]))
+        label = obj["attributes"]["name" if obj["type"] == "index-pattern" else "title"]
+        assert label.endswith(" [prod-]"), label
+    views = {o["id"]: o["attributes"]["title"] for o in prod if o["type"] == "index-pattern"}
+    assert views == {"prod-" + ARTICLES_VIEW: "prod-media-articles", "prod-" + FEEDS_VIEW: "prod-mediamon-feeds"}
+
+
+def test_cli_import_builds_the_objects_for_the_index_prefix(kibana: _Kibana, cli_settings) -> None:
+    from mediamon import cli
+
+    cli_settings(index_prefix="prod-")
+    shipped = SAVED_OBJECTS_PATH.read_bytes()
+    kibana.succeed()
+    result = CliRunner().invoke(cli.app, ["kibana", "import", "--url", kibana.url])
+    assert result.exit_code == 0, result.output
+    posted = _multipart(kibana.requests[0])[0].get_payload(decode=True)
+    assert posted == to_ndjson(saved_objects("prod-")).encode()
+    views = {o["attributes"]["title"] for o in map(json.loads, posted.splitlines()) if o["type"] == "index-pattern"}
+    assert views == {"prod-media-articles", "prod-mediamon-feeds"}
+    assert SAVED_OBJECTS_PATH.read_bytes() == shipped
+
+
+def test_cli_export_without_a_path_writes_standard_output(cli_settings) -> None:
+    from mediamon import cli
+
+    cli_settings(index_prefix="prod-")
+    shipped = SAVED_OBJECTS_PATH.read_bytes()
+    result = CliRunner().invoke(cli.app, ["kibana", "export"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == to_ndjson(saved_objects("prod-"))
+    assert SAVED_OBJECTS_PATH.read_bytes() == shipped
+
+
+def _one_line(result) -> str:
+    (line,) = result.output.splitlines()
+    return line
+
+
+def test_cli_export_refuses_a_path_it_cannot_use_and_writes_nothing(tmp_path: Path, cli_settings) -> None:
+    from mediamon import cli
+
+    cli_settings(index_prefix="prod-")
+    shipped = SAVED_OBJECTS_PATH.read_bytes()
+    runner = CliRunner()
+    result = runner.invoke(cli.app, ["kibana", "export", str(SAVED_OBJECTS_PATH)])
+    assert result.exit_code == 2 and _one_line(result) == (
+        f"error: {SAVED_OBJECTS_PATH} holds the objects of unprefixed indices: with the index prefix 'prod-', "
+        "write them to another file or to standard output"
+    )
+    assert SAVED_OBJECTS_PATH.read_bytes() == shipped
+    result = runner.invoke(cli.app, ["kibana", "export", str(tmp_path / "objects.json")])
+    assert result.exit_code == 2 and _one_line(result) == (
+        f"error: {tmp_path / 'objects.json'}: Kibana imports only files named *.ndjson; give a name ending in .ndjson"
+    )
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = runner.invoke(cli.app, ["kibana", "export", str(blocker / "objects.ndjson")])
+    assert result.exit_code == 2 and _one_line(result).startswith(f"error: cannot write {blocker / 'objects.ndjson'}: ")
+    result = runner.invoke(cli.app, ["kibana", "export", str(tmp_path)])
+    assert result.exit_code == 2 and "Invalid value for 'path'" in result.output  # typer's check: a directory
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_cli_import_refuses_a_file_not_named_ndjson_before_calling_kibana(
+    kibana: _Kibana, tmp_path: Path, cli_settings
+) -> None:
+    from mediamon import cli
+
+    cli_settings(index_prefix="")
+    path = tmp_path / "objects.bin"
+    path.write_bytes(SAVED_OBJECTS_PATH.read_bytes())
+    result = CliRunner().invoke(cli.app, ["kibana", "import", "--url", kibana.url, "--file", str(path)])
+    assert result.exit_code == 2
+    assert (
+        _one_line(result) == f"error: {path}: Kibana imports only files named *.ndjson; give a name ending in .ndjson"
+    )
+    assert kibana.requests == []

@@ -50,7 +50,7 @@ from mediamon.core.errors import UsageError
 from mediamon.core.settings import Settings
 from search.client import check_health, make_client
 from search.index_versions import alerts_alias, articles_alias, ensure_alerts_index, feeds_alias
-from search.query import SearchError
+from search.query import SearchError, run_search
 
 LOG = logging.getLogger(__name__)
 
@@ -174,13 +174,9 @@ def _run_one(
         )
     else:
         since = shown_since = now - FIRST_LOOKBACK[subscription.frequency]
-    articles = articles_alias(settings)
-    if not client.indices.exists_alias(name=articles):
-        candidates, until = [], now
-    else:
-        matches = find_matches(client, articles, subscription, since, now)
-        candidates = matches.candidates
-        until = now if matches.complete else candidates[-1].fetched_at
+    matches = find_matches(client, articles_alias(settings), subscription, since, now)
+    candidates = matches.candidates
+    until = now if matches.complete else candidates[-1].fetched_at
     if lookback is None:
         ids, groups = [c.id for c in candidates], {c.group for c in candidates}
         done, done_groups = covered(client, alerts, subscription.id, ids, groups)
@@ -304,16 +300,19 @@ def run_alerts(
     """Run the chosen subscriptions of `settings.subscriptions_path` once.
 
     `force` sends digests that are not due; `lookback` (dry runs only) shows every match of that past
-    window, sent or not; `mailer` defaults to the settings' SMTP URL. Raises UnknownSubscription for an id not
-    in the file, search.client.EsUnavailable when Elasticsearch is down.
+    window, sent or not; `mailer` defaults to the settings' SMTP URL. Raises, before anything is recorded,
+    UnknownSubscription for an id not in the file, ConfigError for SMTP settings that cannot be used,
+    search.client.EsUnavailable when Elasticsearch is down, search.query.IndexMissing when no article was indexed.
     """
     started, now = time.monotonic(), (now or datetime.now(UTC)).astimezone(UTC)
     if lookback is not None and not dry_run:
         raise ValueError("a lookback window is for dry runs only: it ignores what was sent")
     loaded = load_subscriptions(settings.subscriptions_path, settings.seeds_dir)
     chosen = select(loaded, subscription_ids, frequencies)
+    transport = None if dry_run else (mailer or settings_mailer(smtp_config(settings)))
     client = make_client(settings)
     check_health(client, settings.es_url)
+    run_search(client, index=articles_alias(settings), size=0, track_total_hits=False)  # IndexMissing if none
     ensure_alerts_index(client, settings)
     ctx = _Context(
         client=client,
@@ -324,6 +323,5 @@ def run_alerts(
         owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
         started=started,
     )
-    transport = None if dry_run else (mailer or settings_mailer(smtp_config(settings)))
     outcomes = [_run_leased(ctx, s, transport, force, lookback) for s in chosen]
     return AlertRun(outcomes, [str(error) for error in loaded.errors])

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from mediamon.core.errors import ConfigError
 from mediamon.core.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -49,21 +50,61 @@ class SmtpConfig:
         return f"{self.host}:{self.port} ({self.security})"
 
 
+def check_smtp_url(value: str) -> str:
+    """`value` when it names an SMTP server; ConfigError otherwise, saying what is wrong but never repeating the
+    URL (it may hold a password)."""
+    problem = _smtp_url_problem(value)
+    if problem:
+        raise ConfigError(f"MEDIAMON_SMTP_URL {problem}: set it to smtp://[user:password@]host[:port] or smtps://…")
+    return value
+
+
+def _smtp_url_problem(value: str) -> str | None:
+    if not value.strip():
+        return "is empty"
+    try:
+        url = urlsplit(value)
+    except ValueError as exc:
+        return f"cannot be read ({exc})"
+    if url.scheme not in ("smtp", "smtps"):
+        return f"has the scheme {url.scheme!r}, not smtp or smtps" if url.scheme else "has no scheme"
+    if not url.hostname:
+        return "names no host"
+    try:
+        port_ok = url.port != 0
+    except ValueError:
+        port_ok = False
+    return None if port_ok else "has a port that is no number from 1 to 65535"
+
+
+def check_smtp_ca_cert(path: Path | None) -> Path | None:
+    """`path` when it is None or a CA file TLS can load; ConfigError naming the file otherwise."""
+    if path is not None:
+        try:
+            ssl.create_default_context(cafile=str(path))
+        except OSError as exc:
+            why = "no certificate in PEM form in it" if isinstance(exc, ssl.SSLError) else exc.strerror or exc
+            raise ConfigError(
+                f"MEDIAMON_SMTP_CA_CERT {path} cannot be used ({why}): "
+                "set it to a CA file in PEM form, or unset it for the system's CAs"
+            ) from None
+    return path
+
+
 def smtp_config(settings: Settings) -> SmtpConfig:
-    """The SMTP config in settings (`smtp_url`, `smtp_starttls`, `smtp_from`, `smtp_timeout`, …)."""
-    url = urlsplit(settings.smtp_url)
-    if url.scheme not in ("smtp", "smtps") or not url.hostname:
-        raise ValueError("MEDIAMON_SMTP_URL must look like smtp://[user:password@]host[:port] or smtps://…")
+    """The SMTP config in settings (`smtp_url`, `smtp_starttls`, `smtp_from`, `smtp_timeout`, …); ConfigError
+    when the URL or the CA file cannot be used."""
+    url = urlsplit(check_smtp_url(settings.smtp_url))
     security: Security = "ssl" if url.scheme == "smtps" else "starttls" if settings.smtp_starttls else "plain"
     return SmtpConfig(
-        host=url.hostname,
+        host=str(url.hostname),
         port=url.port or (465 if security == "ssl" else 25),
         security=security,
         username=unquote(url.username) if url.username else None,
         password=unquote(url.password) if url.password else None,
         timeout=settings.smtp_timeout,
         sender=settings.smtp_from,
-        ca_cert=settings.smtp_ca_cert,
+        ca_cert=check_smtp_ca_cert(settings.smtp_ca_cert),
     )
 
 

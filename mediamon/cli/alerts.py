@@ -11,10 +11,12 @@ from rich.table import Table
 
 from mediamon.cli.app import app
 from mediamon.cli.common import JsonFlag, console, say
+from mediamon.core.errors import UsageError
 from mediamon.core.settings import get_settings
 
 group = typer.Typer(no_args_is_help=True, help="Alert emails of new matching coverage (seeds/subscriptions.yaml).")
 app.add_typer(group, name="alerts")
+MAX_DAYS = 36500  # a century; much longer windows fall off the calendar
 
 
 @group.command("list")
@@ -90,7 +92,8 @@ def alerts_preview(
     subscription_id: Annotated[str, typer.Argument(help="Subscription id.")],
     html: Annotated[Path | None, typer.Option("--html", dir_okay=False, help="Write the HTML part here.")] = None,
     days: Annotated[
-        int | None, typer.Option(min=1, help="Show every match of the last DAYS days, already sent or not.")
+        int | None,
+        typer.Option(min=1, max=MAX_DAYS, help="Show every match of the last DAYS days, already sent or not."),
     ] = None,
 ) -> None:
     """The email the subscription would get now, digests included; prints the text part. Sends and records nothing."""
@@ -98,6 +101,8 @@ def alerts_preview(
 
     from mediamon.alerts.run import run_alerts
 
+    if html and not html.parent.is_dir():
+        raise UsageError(f"cannot write {html}: there is no folder {html.parent}; create it or write elsewhere")
     lookback = timedelta(days=days) if days else None
     result = run_alerts(get_settings(), subscription_ids=[subscription_id], dry_run=True, force=True, lookback=lookback)
     outcome = result.outcomes[0]
@@ -106,5 +111,13 @@ def alerts_preview(
         raise typer.Exit(code=1 if outcome.error else 0)
     print(f"To: {', '.join(outcome.email.recipients)}\nSubject: {outcome.email.subject}\n\n{outcome.email.text}")
     if html:
-        html.write_text(outcome.email.html, encoding="utf-8")
+        _write(html, outcome.email.html)
         console.print(f"wrote the HTML part to {html}")
+
+
+def _write(path: Path, text: str) -> None:
+    """Write `text` to `path`; UsageError (one line) when the file cannot be written."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

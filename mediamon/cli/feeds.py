@@ -134,7 +134,10 @@ def feeds_status(
 
 @group.command("extraction")
 def feeds_extraction(
-    days: Annotated[int | None, typer.Option("--days", min=1, help="Window (default: settings drift_days).")] = None,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", min=1, max=36500, help="Window, at most a century (default: settings drift_days)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Extraction drift per source: the share of bodies extracted and of dates read, this window against the one

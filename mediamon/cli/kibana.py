@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -17,33 +18,41 @@ app.add_typer(group, name="kibana")
 
 @group.command("export")
 def kibana_export(
-    path: Annotated[Path | None, typer.Argument(help="Where to write (default: ours, in search/kibana/).")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(dir_okay=False, help="File to write, *.ndjson (default: standard output).")
+    ] = None,
 ) -> None:
     """Write the saved objects as NDJSON, with data views on this deployment's index prefix."""
-    from search.kibana.objects import SAVED_OBJECTS_PATH, export_saved_objects
+    from search.kibana.objects import export_saved_objects, saved_objects, to_ndjson
 
-    target = path or SAVED_OBJECTS_PATH
-    count = export_saved_objects(target, get_settings().index_prefix)
-    console.print(f"wrote {count} saved objects to {target}")
+    prefix = get_settings().index_prefix
+    if path is None:
+        sys.stdout.write(to_ndjson(saved_objects(prefix)))
+        return
+    count = export_saved_objects(path, prefix)
+    console.print(f"wrote {count} saved objects to {path}")
 
 
 @group.command("import")
 def kibana_import(
     url: Annotated[str, typer.Option(envvar="MEDIAMON_KIBANA_URL", help="Kibana, e.g. http://localhost:5601.")],
-    file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="NDJSON (default: ours).")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="*.ndjson (default: ours, for this deployment's index prefix)."),
+    ] = None,
     api_key: Annotated[str | None, typer.Option(envvar="MEDIAMON_KIBANA_API_KEY")] = None,
     username: Annotated[str | None, typer.Option(envvar="MEDIAMON_KIBANA_USERNAME")] = None,
     password: Annotated[str | None, typer.Option(envvar="MEDIAMON_KIBANA_PASSWORD")] = None,
     space: Annotated[str | None, typer.Option(help="Kibana space id (default: the default space).")] = None,
     ca_cert: Annotated[Path | None, typer.Option(envvar="MEDIAMON_KIBANA_CA_CERT", exists=True)] = None,
 ) -> None:
-    """Import (overwriting) the saved objects into Kibana."""
-
-    from search.kibana.objects import SAVED_OBJECTS_PATH, import_saved_objects
+    """Import (overwriting) the saved objects into Kibana, with data views on this deployment's index prefix."""
+    from search.kibana.objects import import_saved_objects
 
     result = import_saved_objects(
         url,
-        file or SAVED_OBJECTS_PATH,
+        file,
+        index_prefix=get_settings().index_prefix,
         api_key=api_key,
         username=username,
         password=password,

@@ -1,7 +1,10 @@
 """Kibana saved objects for analysts (data views, saved searches, Lens charts, a dashboard): built here from our
-mappings, written as the NDJSON Kibana imports (`search/kibana/saved_objects.ndjson`), and imported over HTTP.
+mappings for an index prefix, written as the NDJSON Kibana imports, and imported over HTTP. The shipped file
+(`search/kibana/saved_objects.ndjson`) holds them for unprefixed indices.
 
 Ids are stable and readable (`mediamon-…`), so a re-import with `overwrite=true` updates the objects in place.
+Built for an index prefix (`prod-`), every id starts with it (`prod-mediamon-articles`) and every title or name
+ends with it in brackets, so the objects of several prefixes live side by side in one Kibana.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from mediamon.core.errors import MediamonError
+from mediamon.core.errors import MediamonError, UsageError
 from search.index_versions import ARTICLES, FEEDS, MAPPINGS_DIR
 
 SAVED_OBJECTS_PATH = Path(__file__).parent / "saved_objects.ndjson"
@@ -268,8 +271,26 @@ def _dashboard(panels: list[tuple[str, str, str, dict]]) -> dict:
     return _object("dashboard", DASHBOARD, attributes, refs)
 
 
+def _for_prefix(obj: dict, prefix: str) -> dict:
+    """`obj` for the indices of `prefix`: its id and those it refers to start with the prefix, its label ends with
+    it (a data view's `name`, its `title` being the index pattern; any other object's `title`)."""
+    if not prefix:
+        return obj
+    label = "name" if obj["type"] == "index-pattern" else "title"
+    return obj | {
+        "id": prefix + obj["id"],
+        "references": [ref | {"id": prefix + ref["id"]} for ref in obj["references"]],
+        "attributes": obj["attributes"] | {label: f"{obj['attributes'][label]} [{prefix}]"},
+    }
+
+
 def saved_objects(index_prefix: str = "") -> list[dict]:
-    """Every saved object, referenced objects before those that use them; data views on `index_prefix` indices."""
+    """Every saved object for the indices of `index_prefix`, referenced objects before those that use them."""
+    return [_for_prefix(obj, index_prefix) for obj in _objects(index_prefix)]
+
+
+def _objects(index_prefix: str) -> list[dict]:
+    """Every saved object with our own ids and titles, the data views on `index_prefix` indices."""
     art = _Fields(_mapping("articles"))
     feed = _Fields(_mapping("feeds"))
     url_format = {"id": "url", "params": {"type": "a", "urlTemplate": None, "labelTemplate": None}}
@@ -314,11 +335,31 @@ def to_ndjson(objects: Iterable[dict]) -> str:
     return "".join(_json(obj) + "\n" for obj in objects)
 
 
+def ndjson_path(path: Path) -> Path:
+    """`path` if it names an NDJSON file, the only kind Kibana imports; UsageError otherwise."""
+    if path.suffix != ".ndjson":
+        raise UsageError(f"{path}: Kibana imports only files named *.ndjson; give a name ending in .ndjson")
+    return path
+
+
 def export_saved_objects(path: Path = SAVED_OBJECTS_PATH, index_prefix: str = "") -> int:
-    """Write the saved objects as NDJSON to `path`; returns how many."""
+    """Write the saved objects for `index_prefix` as NDJSON to `path` (its folders made); returns how many.
+
+    UsageError, with nothing written, for a path not named *.ndjson, one that cannot be written, or the shipped
+    file with a prefix (it stays the file of unprefixed indices).
+    """
+    if index_prefix and path.resolve() == SAVED_OBJECTS_PATH.resolve():
+        raise UsageError(
+            f"{path} holds the objects of unprefixed indices: with the index prefix {index_prefix!r}, "
+            "write them to another file or to standard output"
+        )
     objects = saved_objects(index_prefix)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_ndjson(objects), encoding="utf-8")
+    ndjson_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(to_ndjson(objects), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     return len(objects)
 
 
@@ -334,10 +375,21 @@ class ImportResult:
     objects: list[str]  # "type/id" of each imported object
 
 
+def _upload(path: Path | None, index_prefix: str) -> tuple[str, bytes]:
+    """The file name and NDJSON to post: the file at `path`, else the objects built for `index_prefix`."""
+    if path is None:
+        return SAVED_OBJECTS_PATH.name, to_ndjson(saved_objects(index_prefix)).encode()
+    try:
+        return path.name, ndjson_path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
 def import_saved_objects(
     url: str,
-    ndjson_path: Path = SAVED_OBJECTS_PATH,
+    path: Path | None = None,
     *,
+    index_prefix: str = "",
     api_key: str | None = None,
     username: str | None = None,
     password: str | None = None,
@@ -345,14 +397,14 @@ def import_saved_objects(
     ca_cert: Path | None = None,
     timeout: float = 60.0,
 ) -> ImportResult:
-    """POST the NDJSON file to Kibana's `_import?overwrite=true` (multipart, `kbn-xsrf` header).
+    """POST the NDJSON file at `path` (default: the objects built for `index_prefix`) to Kibana's
+    `_import?overwrite=true` (multipart, `kbn-xsrf` header).
 
-    Auth is an API key (`Authorization: ApiKey …`) or basic auth; `space` imports into that Kibana space.
+    A `path` not named *.ndjson, or unreadable, raises UsageError before anything is sent. Auth is an API key
+    (`Authorization: ApiKey …`) or basic auth; `space` imports into that Kibana space.
     Raises KibanaImportError when Kibana is unreachable, answers an error, or reports failed objects.
     """
-    path = Path(ndjson_path)
-    if path.suffix != ".ndjson":
-        raise ValueError(f"{path}: Kibana imports only files named *.ndjson")
+    name, content = _upload(path, index_prefix)
     endpoint = url.rstrip("/") + (f"/s/{quote(space, safe='')}" if space else "") + "/api/saved_objects/_import"
     headers = {"kbn-xsrf": "true"}
     if api_key:
@@ -365,7 +417,7 @@ def import_saved_objects(
             params={"overwrite": "true"},
             headers=headers,
             auth=auth,
-            files={"file": (path.name, path.read_bytes(), "application/ndjson")},
+            files={"file": (name, content, "application/ndjson")},
             timeout=timeout,
             verify=verify,
         )
