@@ -227,7 +227,7 @@ def make_filters(
     return SearchFilters(
         since=date_bound("--since", since),
         until=date_bound("--until", until),
-        lang=_as_tuple(lang),
+        lang=_as_tuple([code.lower() for code in lang or ()]),  # stored as ISO 639-1, lower case
         outlet=_as_tuple(outlet),
         topic=_as_tuple(topic),
         seed=_as_tuple(seed),

@@ -180,6 +180,17 @@ def test_a_page_that_is_no_html_extracts_as_empty_without_the_libraries_log_line
     assert code == 0 and "extraction_status: empty" in out and err == ""
 
 
+def test_a_page_over_the_size_the_pipeline_reads_is_not_extracted(mediamon, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_bytes(b"<p>" + b"word " * 400 + b"</p>")
+    code, out, err = mediamon("extract", str(page), MEDIAMON_MAX_PAGE_BYTES="1000")
+    assert code == 2 and out == ""
+    assert one_line(err) == (
+        f"error: {page} has 2,007 bytes: the pipeline does not read a page over 1,000 (MEDIAMON_MAX_PAGE_BYTES; it"
+        " counts as too_large)"
+    )
+
+
 def test_debug_0_in_the_environment_means_no_debug(mediamon):
     code, _, err = mediamon("similar", "--seed", "nope", MEDIAMON_DEBUG="0")
     assert code == 2 and one_line(err).startswith("error: unknown seed 'nope'")

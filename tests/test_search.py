@@ -230,6 +230,10 @@ def test_cli_search_table_and_bad_query(index: str, search_settings: Settings, c
     result = runner.invoke(cli.app, ["search", "title:(Putin"])
     assert result.exit_code == 2  # a query Elasticsearch refuses is a usage error
     assert "Failed to parse query" in result.output and "Traceback" not in result.output
+    result = runner.invoke(cli.app, ["search", "Putin", "--seed", "nope"])
+    assert result.exit_code == 2 and "unknown seed 'nope'; the seeds are: belarus-2020-09" in result.output
+    result = runner.invoke(cli.app, ["search", "Putin", "--lang", "DE", "--json"])  # codes are stored lower case
+    assert result.exit_code == 0 and [row["id"] for row in json.loads(result.stdout)] == ["d6"]
 
 
 def test_missing_index_is_a_search_error(es: Elasticsearch, settings: Settings) -> None:

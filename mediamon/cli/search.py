@@ -12,6 +12,7 @@ from rich.text import Text
 
 from mediamon.cli.app import app
 from mediamon.cli.common import JsonFlag, console, healthy_client, print_matches, say, url_text
+from mediamon.core.entry_files import UnreadableFile, read_utf8
 from mediamon.core.errors import UsageError
 from mediamon.core.settings import get_settings
 
@@ -45,6 +46,7 @@ def similar(
         raise UsageError("give exactly one of --seed, --url, --text-file")
     if explain is not None and seed is None:
         raise UsageError("--explain goes with --seed: the reasons are those of a seed's score")
+    document = read_text_file(text_file) if text_file is not None else None
     settings = get_settings()
     if seed is not None:
         find_seed(load_seeds(settings.seeds_dir), seed)
@@ -60,12 +62,24 @@ def similar(
         matches = similar_to_seed(client, articles_alias(settings), seed, top, filters)
         print_matches(matches, f"Top {top} for seed {seed}", as_json)
         return
-    if url is not None:
+    if document is None:
         hits = similar_to_url(settings, client, url, top, filters)
     else:
-        title, _, body = text_file.read_text(encoding="utf-8").partition("\n")
-        hits = similar_to_document(settings, client, title, body, top, filters)
+        hits = similar_to_document(settings, client, *document, top, filters)
     print_matches(hits, f"Top {top} similar to {url or text_file}", as_json)
+
+
+def read_text_file(path: Path) -> tuple[str, str]:
+    """The title (line 1) and body of a `--text-file`; UsageError (one line, exit code 2) naming the file when it
+    cannot be read, is not UTF-8 text or holds no text."""
+    try:
+        text = read_utf8(path)
+    except UnreadableFile as exc:
+        raise UsageError(str(exc)) from None
+    if not text.strip():
+        raise UsageError(f"{path}: the file holds no text; give a text whose first line is its title")
+    title, _, body = text.partition("\n")
+    return title, body
 
 
 @app.command("search")
@@ -81,10 +95,15 @@ def search(
     as_json: JsonFlag = False,
 ) -> None:
     """Search the articles with Lucene query syntax and filters; shows highlighted snippets and each link."""
+    from enrich.seeds import find_seed, load_seeds
     from search.index_versions import articles_alias
     from search.query import make_filters, search_articles
 
     settings = get_settings()
+    if seed:
+        seeds = load_seeds(settings.seeds_dir)
+        for seed_id in seed:
+            find_seed(seeds, seed_id)  # an unknown one is a usage error, not "0 articles"
     client = healthy_client(settings)
     filters = make_filters(since, until, lang, outlet, topic, seed)
     hits = search_articles(client, articles_alias(settings), query, filters, size)
@@ -118,6 +137,12 @@ def extract(
     """What the pipeline extracts from one saved page."""
     from mediamon.flows.page_report import extraction_report
 
+    limit = get_settings().max_page_bytes
+    if page.stat().st_size > limit:
+        raise UsageError(
+            f"{page} has {page.stat().st_size:,} bytes: the pipeline does not read a page over {limit:,}"
+            " (MEDIAMON_MAX_PAGE_BYTES; it counts as too_large)"
+        )
     report = extraction_report(page.read_bytes(), url)
     if as_json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
@@ -138,8 +163,8 @@ def tag(
     from enrich.seed_aliases import load_seed_tagger
     from enrich.timeline import load_timeline
 
+    title, body = read_text_file(text_file)
     settings = get_settings()
-    title, _, body = text_file.read_text(encoding="utf-8").partition("\n")
     timeline = load_timeline(settings.seeds_dir / "timeline.yaml")
     tagger, seed_entities = load_seed_tagger(settings.seeds_dir, data_dir=settings.data_dir)
     result = tagger.tag(title, body).to_dict()
