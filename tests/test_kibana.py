@@ -401,3 +401,18 @@ def test_cli_import_refuses_a_file_not_named_ndjson_before_calling_kibana(
         _one_line(result) == f"error: {path}: Kibana imports only files named *.ndjson; give a name ending in .ndjson"
     )
     assert kibana.requests == []
+
+
+def test_cli_import_with_a_ca_file_that_is_no_certificate_is_one_line(kibana: _Kibana, tmp_path: Path, cli_settings):
+    from mediamon import cli
+
+    cli_settings(index_prefix="")
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not a certificate\n", encoding="utf-8")
+    result = CliRunner().invoke(cli.app, ["kibana", "import", "--url", kibana.url, "--ca-cert", str(ca)])
+    assert result.exit_code == 2
+    assert _one_line(result) == (
+        f"error: --ca-cert {ca} cannot be used (no certificate in PEM form in it): give the CA file of Kibana's"
+        " certificate"
+    )
+    assert kibana.requests == []

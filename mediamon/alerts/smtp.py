@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from mediamon.core.errors import ConfigError
 from mediamon.core.settings import Settings
+from mediamon.core.tls import ca_file_problem
 
 LOG = logging.getLogger(__name__)
 
@@ -79,15 +80,12 @@ def _smtp_url_problem(value: str) -> str | None:
 
 def check_smtp_ca_cert(path: Path | None) -> Path | None:
     """`path` when it is None or a CA file TLS can load; ConfigError naming the file otherwise."""
-    if path is not None:
-        try:
-            ssl.create_default_context(cafile=str(path))
-        except OSError as exc:
-            why = "no certificate in PEM form in it" if isinstance(exc, ssl.SSLError) else exc.strerror or exc
-            raise ConfigError(
-                f"MEDIAMON_SMTP_CA_CERT {path} cannot be used ({why}): "
-                "set it to a CA file in PEM form, or unset it for the system's CAs"
-            ) from None
+    problem = ca_file_problem(path) if path is not None else None
+    if problem:
+        raise ConfigError(
+            f"MEDIAMON_SMTP_CA_CERT {path} cannot be used ({problem}): "
+            "set it to a CA file in PEM form, or unset it for the system's CAs"
+        )
     return path
 
 

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from mediamon.core.errors import MediamonError, UsageError
+from mediamon.core.tls import ca_file_problem
 from search.index_versions import ARTICLES, FEEDS, MAPPINGS_DIR
 
 SAVED_OBJECTS_PATH = Path(__file__).parent / "saved_objects.ndjson"
@@ -385,6 +386,14 @@ def _upload(path: Path | None, index_prefix: str) -> tuple[str, bytes]:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+def _tls_context(ca_cert: Path) -> ssl.SSLContext:
+    """A TLS context trusting the CA file `ca_cert`; UsageError naming it when TLS cannot trust it."""
+    problem = ca_file_problem(ca_cert)
+    if problem:
+        raise UsageError(f"--ca-cert {ca_cert} cannot be used ({problem}): give the CA file of Kibana's certificate")
+    return ssl.create_default_context(cafile=str(ca_cert))
+
+
 def import_saved_objects(
     url: str,
     path: Path | None = None,
@@ -410,7 +419,7 @@ def import_saved_objects(
     if api_key:
         headers["Authorization"] = f"ApiKey {api_key}"
     auth = (username, password) if username and password is not None and not api_key else None
-    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(ca_cert)) if ca_cert else True
+    verify = _tls_context(ca_cert) if ca_cert else True
     try:
         response = httpx.post(
             endpoint,
