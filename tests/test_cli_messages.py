@@ -191,6 +191,14 @@ def test_a_page_over_the_size_the_pipeline_reads_is_not_extracted(mediamon, tmp_
     )
 
 
+def test_a_table_piped_to_another_program_keeps_its_cells_whole():
+    env = {name: value for name, value in os.environ.items() if name != "COLUMNS"}
+    command = [sys.executable, "-c", "from mediamon.cli import entry_point; entry_point()", "feeds", "list"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "│ zerkalo    │ Зеркало " in done.stdout and "https://news.zerkalo.io/rss/all.rss" in done.stdout
+
+
 def test_debug_0_in_the_environment_means_no_debug(mediamon):
     code, _, err = mediamon("similar", "--seed", "nope", MEDIAMON_DEBUG="0")
     assert code == 2 and one_line(err).startswith("error: unknown seed 'nope'")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
@@ -23,8 +25,16 @@ if TYPE_CHECKING:
     from mediamon.core.runs import RunReport
     from search.ranked import RankedArticle
 
+# Tables as wide as they need when the output is no terminal (a pipe, a file, a cron mail), where rich would take 80
+# columns and cut every cell; COLUMNS, when set, still decides.
+PIPED_WIDTH = 200
 # Nothing printed is read as rich markup: titles, URLs and messages may hold brackets. Styles go through `say`.
-console = Console(markup=False, highlight=False, soft_wrap=True)
+console = Console(
+    markup=False,
+    highlight=False,
+    soft_wrap=True,
+    width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else PIPED_WIDTH,
+)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
