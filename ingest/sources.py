@@ -33,6 +33,20 @@ class SourceList:
     sources: tuple[Source, ...]
     errors: tuple[EntryError, ...]
 
+    def shared_feeds(self) -> list[str]:
+        """A line for each feed listed more than once: it is polled once, for the first source that lists it."""
+        owners: dict[str, list[str]] = {}
+        for source in self.sources:
+            for url in source.feeds:
+                owners.setdefault(str(url), []).append(source.id)
+        return [
+            f"{url} is listed by {', '.join(dict.fromkeys(ids))}: it is polled once, its articles are {ids[0]}'s"
+            if len(set(ids)) > 1
+            else f"{url} is listed {len(ids)} times by {ids[0]}: it is polled once"
+            for url, ids in owners.items()
+            if len(ids) > 1
+        ]
+
 
 def load_sources(path: Path) -> SourceList:
     """Read a feeds file. Unreadable YAML is one error for the file; each bad entry is an error of its own."""

@@ -73,6 +73,25 @@ def test_feeds_list_shows_sources_and_reports_bad_entries_with_file_and_line(tmp
     assert listed["errors"] and listed["errors"][0].startswith(f"{feeds}:3: id: ")
 
 
+def test_a_feed_listed_twice_is_named_with_the_source_it_is_polled_for(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "sources:\n"
+        "  - {id: first, name: First, feeds: ['https://wire.example/rss', 'https://wire.example/rss']}\n"
+        "  - {id: second, name: Second, feeds: ['https://wire.example/rss', 'https://second.example/rss']}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["feeds", "list", "--feeds", str(path)])
+    assert result.exit_code == 0
+    assert (
+        "warning https://wire.example/rss is listed by first, second: it is polled once, its articles are first's"
+    ) in " ".join(result.stdout.split())
+    listed = json.loads(runner.invoke(app, ["feeds", "list", "--feeds", str(path), "--json"]).stdout)
+    assert listed["warnings"] == [
+        "https://wire.example/rss is listed by first, second: it is polled once, its articles are first's"
+    ]
+
+
 def test_feeds_check_fetches_every_feed_once_and_stores_nothing(server, cli_env, tmp_path, es):
     feeds = write_feeds(
         tmp_path / "feeds.yaml",

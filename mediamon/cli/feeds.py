@@ -31,8 +31,10 @@ def feeds_list(feeds: FeedsOption = None, as_json: JsonFlag = False) -> None:
         | {"feeds": [str(url) for url in source.feeds]}
         for source in loaded.sources
     ]
+    shared = loaded.shared_feeds()
     if as_json:
-        print(json.dumps({"sources": rows, "errors": [str(e) for e in loaded.errors]}, ensure_ascii=False, indent=2))
+        report = {"sources": rows, "errors": [str(e) for e in loaded.errors], "warnings": shared}
+        print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         table = Table(title=f"{len(rows)} sources, {sum(len(r['feeds']) for r in rows)} feeds")
         for column in ("id", "name", "lang", "country", "affiliation", "poll", "feeds"):
@@ -44,6 +46,8 @@ def feeds_list(feeds: FeedsOption = None, as_json: JsonFlag = False) -> None:
         console.print(table)
         for error in loaded.errors:
             say(("bad source entry ", "yellow"), str(error))
+        for line in shared:
+            say(("warning ", "yellow"), line)
     if loaded.errors:
         raise typer.Exit(code=1)
 

@@ -35,6 +35,9 @@ def run(
     if not loaded.sources:
         problem = "; ".join(str(e) for e in loaded.errors) or f"{settings.feeds_path} lists no source"
         raise ConfigError(f"no feed to poll: {problem}")
+    if not as_json:
+        for line in loaded.shared_feeds():
+            say(("warning ", "yellow"), line)
     try:
         with progress_bars(as_json) as progress:
             report = run_once(settings, progress=progress)
