@@ -739,7 +739,7 @@ CA, CANNOT = "MEDIAMON_SMTP_CA_CERT", "cannot be used"
     [
         ({"smtp_url": ""}, f"MEDIAMON_SMTP_URL is empty: {SMTP_FORM}"),
         ({"smtp_url": "garbage"}, f"MEDIAMON_SMTP_URL has no scheme: {SMTP_FORM}"),
-        ({"smtp_url": "http://x"}, f"MEDIAMON_SMTP_URL has the scheme 'http', not smtp or smtps: {SMTP_FORM}"),
+        ({"smtp_url": "http://127.0.0.1"}, f"MEDIAMON_SMTP_URL has the scheme 'http', not smtp or smtps: {SMTP_FORM}"),
         ({"smtp_url": "smtp://127.0.0.1:abc"}, BAD_PORT),
         ({"smtp_url": "smtp://me:s3cret@127.0.0.1:99999"}, BAD_PORT),
         ({"smtp_url": "smtp://[::1"}, f"MEDIAMON_SMTP_URL cannot be read (Invalid IPv6 URL): {SMTP_FORM}"),
