@@ -167,9 +167,8 @@ def test_a_dotenv_that_is_no_utf8_is_one_line_naming_its_line(tmp_path):
     env = os.environ | {"PYTHONPATH": str(Path(__file__).parents[1])}
     done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
-    assert (
-        one_line(done.stderr)
-        == f"configuration error: {tmp_path / '.env'}: line 2 is not UTF-8 text (invalid continuation byte)"
+    assert one_line(done.stderr) == (
+        f"configuration error: {tmp_path / '.env'}:2: not UTF-8 text (invalid continuation byte); save it as UTF-8"
     )
 
 

@@ -184,7 +184,10 @@ def test_a_missing_folder_is_named_before_anything_is_asked(export_settings, tmp
     output = tmp_path / "nowhere" / "out.csv"
     done = mediamon(export_settings.index_prefix, "export", "--query", "*", "--format", "csv", "-o", str(output))
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr == f"error: cannot write {output}: there is no folder {output.parent}\n"
+    assert (
+        done.stderr
+        == f"error: cannot write {output}: there is no folder {output.parent}; create it or write elsewhere\n"
+    )
 
 
 def test_a_missing_index_says_what_to_run(export_settings):

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from mediamon.cli.app import app
-from mediamon.cli.common import JsonFlag, console, say
+from mediamon.cli.common import JsonFlag, check_folder_of, console, say
 from mediamon.core.errors import UsageError
 from mediamon.core.settings import get_settings
 
@@ -101,8 +101,8 @@ def alerts_preview(
 
     from mediamon.alerts.run import run_alerts
 
-    if html and not html.parent.is_dir():
-        raise UsageError(f"cannot write {html}: there is no folder {html.parent}; create it or write elsewhere")
+    if html:
+        check_folder_of(html)
     lookback = timedelta(days=days) if days else None
     result = run_alerts(get_settings(), subscription_ids=[subscription_id], dry_run=True, force=True, lookback=lookback)
     outcome = result.outcomes[0]

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
+from mediamon.core.entry_files import decode_utf8
 from mediamon.core.errors import ConfigError, MediamonError
 from mediamon.core.settings import Settings
 
@@ -85,16 +86,11 @@ def _variables(command: click.Command) -> set[str]:
 
 
 def _dotenv_names(path: Path) -> list[str]:
-    """The names a `.env` file sets (the settings read it too); a file that is no UTF-8 text is a configuration
-    error naming its line."""
+    """The names a `.env` file sets (the settings read it too); one that is no UTF-8 text is a configuration error
+    naming its line."""
     if not path.is_file():
         return []
-    text = path.read_bytes()
-    try:
-        return list(dotenv_values(stream=io.StringIO(text.decode("utf-8"))))
-    except UnicodeDecodeError as exc:
-        line = text[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"{path.resolve()}: line {line} is not UTF-8 text ({exc.reason})") from None
+    return list(dotenv_values(stream=io.StringIO(decode_utf8(path.read_bytes(), path.resolve()))))
 
 
 def warn_unknown_variables(command: click.Command) -> None:

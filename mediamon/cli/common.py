@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -16,7 +17,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from mediamon.core.errors import MediamonError
+from mediamon.core.errors import MediamonError, UsageError
 from mediamon.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -57,6 +58,14 @@ def progress_bars(quiet: bool) -> Iterator[Callable[[str, int, int | None], None
             bars.update(tasks[what], completed=done, total=total)
 
         yield update
+
+
+def check_folder_of(path: Path) -> None:
+    """UsageError (one line, exit code 2) when the folder a file is to be written in is not there: said before the
+    work, not after it."""
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {path}: there is no folder {folder}; create it or write elsewhere")
 
 
 def fail(message: str) -> MediamonError:

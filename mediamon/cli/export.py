@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from mediamon.cli.app import app
-from mediamon.cli.common import console, fail, healthy_client, progress_bars
+from mediamon.cli.common import check_folder_of, console, fail, healthy_client, progress_bars
 from mediamon.core.errors import UsageError
 from mediamon.core.settings import get_settings
 
@@ -54,8 +54,8 @@ def export(
         chosen = export_fields(fields.split(",") if fields is not None else None, seed)
     except ExportError as exc:
         raise UsageError(f"--fields: {exc}") from None
-    if output is not None and not output.resolve().parent.is_dir():
-        raise UsageError(f"cannot write {output}: there is no folder {output.resolve().parent}")
+    if output is not None:
+        check_folder_of(output)
     settings = get_settings()
     if seed is not None:
         find_seed(load_seeds(settings.seeds_dir), seed)
