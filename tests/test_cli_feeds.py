@@ -150,3 +150,6 @@ def test_feeds_extraction_bounds_its_window(cli_env, es):
     assert "OverflowError" not in result.output
     result = runner.invoke(app, ["feeds", "extraction", "--days", "36500"])
     assert result.exit_code == 0, result.output
+    assert f"no article fetched in the last 73000 days under the index prefix '{cli_env.index_prefix}'" in " ".join(
+        result.output.split()
+    )

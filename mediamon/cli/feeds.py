@@ -168,5 +168,9 @@ def feeds_extraction(
                 style="yellow" if r.drift else "",
             )
         console.print(table)
+        if not rows:
+            console.print(
+                f"no article fetched in the last {2 * window} days under the index prefix {settings.index_prefix!r}"
+            )
     if any(r.drift for r in rows):
         raise typer.Exit(code=1)
