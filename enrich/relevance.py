@@ -36,7 +36,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from enrich.embed import Embedder
-from enrich.seeds import Seed, SeedError
+from enrich.seeds import Seed, SeedError, main_topic_problem
 from enrich.topics import TopicTagger
 
 # Articles at or above this relevance are `matched_seeds` unless the seed header sets its own threshold.
@@ -166,8 +166,8 @@ def build_profiles(
         }
         for entity in key_entities.get(seed.id, seed.entities) if key_entities else seed.entities:
             counts[entity] = max(counts.get(entity, 0), 2)
-        if seed.main_topic is not None and seed.main_topic not in {t.id for t in tagger.topics}:
-            raise SeedError(f"{seed.path or seed.id}: main_topic {seed.main_topic!r} is not a topic of the rules")
+        if problem := main_topic_problem(seed, {t.id for t in tagger.topics}):
+            raise SeedError(problem)
         scores = tagger.tag(seed.title, text).scores if seed.topics else {}
         profiles.append(
             SeedProfile(

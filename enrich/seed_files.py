@@ -11,7 +11,7 @@ from pathlib import Path
 
 from enrich.relevance import DEFAULT_THRESHOLD
 from enrich.seed_aliases import generated_aliases, known_entity
-from enrich.seeds import Seed, SeedError, load_seeds, parse_seed
+from enrich.seeds import Seed, SeedError, load_seeds, main_topic_problem, parse_seed
 from enrich.topics import TopicTagger, load_tagger
 from mediamon.core.entry_files import UnreadableFile, decode_utf8
 from mediamon.core.errors import UsageError
@@ -49,14 +49,29 @@ def add_seed_file(source: Path, seeds_dir: Path, replace: bool = False, alias_ca
     target = existing.path if existing is not None and existing.path else stories / f"{seed.id}.txt"
     if existing is None and target.exists():  # a file of that name holding another id (load_seeds read it)
         raise SeedRefused(f"{target} exists and holds another seed; rename {source} or that file")
+    tagger = load_tagger(seeds_dir)
+    if problem := main_topic_problem(seed, {topic.id for topic in tagger.topics}):
+        raise SeedRefused(problem)  # it would stop every run's enrichment and every rescore
     try:
-        summary = seed_summary(seed, load_tagger(seeds_dir), alias_cache)
+        summary = seed_summary(seed, tagger, alias_cache)
     except SeedError as exc:  # aliases steered for a name the gazetteer knows
         raise SeedRefused(str(exc)) from None
     stories.mkdir(parents=True, exist_ok=True)
     if source.resolve() != target.resolve():
         _write_atomically(target, content)
     return AddedSeed(dataclasses.replace(seed, path=target), target, existing is not None, summary)
+
+
+def check_seeds_folder(seeds_dir: Path) -> list[Seed]:
+    """The seed stories of `seeds_dir`, read and checked as enrichment will use them (a main topic of the rules);
+    SeedError (one line) otherwise. Read before a run polls, so that a bad story stops it before anything is
+    fetched."""
+    seeds = load_seeds(seeds_dir)
+    topic_ids = {topic.id for topic in load_tagger(seeds_dir).topics}
+    for seed in seeds:
+        if problem := main_topic_problem(seed, topic_ids):
+            raise SeedError(problem)
+    return seeds
 
 
 def _write_atomically(target: Path, content: bytes) -> None:

@@ -17,6 +17,7 @@ default the first of `topics`, and none for a seed without topics (`main_topic: 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -203,6 +204,16 @@ def read_seed(path: Path) -> Seed:
         return parse_seed(read_utf8(path), path)
     except UnreadableFile as exc:
         raise SeedError(str(exc)) from None
+
+
+def main_topic_problem(seed: Seed, topic_ids: Collection[str]) -> str | None:
+    """Why the seed's main topic cannot be used (it is no topic of the rules), or None."""
+    if seed.main_topic is None or seed.main_topic in topic_ids:
+        return None
+    return (
+        f"{seed.path or seed.id}: main_topic {seed.main_topic!r} is not a topic of the rules (topics.yaml): name one"
+        " of them in `topics` or `main_topic`, or write `main_topic: null`"
+    )
 
 
 def find_seed(seeds: list[Seed], seed_id: str) -> Seed:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from enrich.seed_files import add_seed_file
+from enrich.seed_files import SeedRefused, add_seed_file
 from enrich.seeds import SeedError, load_seeds, parse_seed, read_seed
 from ingest.sources import load_sources
 from mediamon.alerts.subscriptions import load_subscriptions
@@ -70,16 +70,30 @@ def test_an_impossible_date_in_a_seed_story_is_one_line_naming_its_line(mediamon
         )
 
 
-def test_a_run_with_a_seed_story_it_cannot_read_stops_before_polling(mediamon, seeds_dir, tmp_path):
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        ("2020-08-16", "2020-13-45", ":5: date 2020-13-45 is not a date (month must be in 1..12)"),
+        ("[belarus.protests]", "[us.election]", ": main_topic 'us.election' is not a topic of the rules (topics.yaml)"),
+    ],
+)
+def test_a_run_with_a_seed_story_it_cannot_use_stops_before_polling(mediamon, seeds_dir, tmp_path, old, new, said):
     story = seeds_dir / "stories" / "minsk.txt"
-    story.write_text(SEED.replace("2020-08-16", "2020-13-45"), encoding="utf-8")
+    story.write_text(SEED.replace(old, new), encoding="utf-8")
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text("sources:\n  - {id: gone, name: Gone, feeds: ['http://127.0.0.1:9/rss']}\n", encoding="utf-8")
-    assert mediamon("run", "--feeds", str(feeds)) == (
-        2,
-        f"configuration error: {story}:5: date 2020-13-45 is not a date (month must be in 1..12)",
-    )
+    code, line = mediamon("run", "--feeds", str(feeds))
+    assert code == 2 and line.startswith(f"configuration error: {story}{said}")
     assert not (tmp_path / "data").exists()  # nothing polled, nothing spooled
+
+
+def test_seeds_add_refuses_a_story_whose_main_topic_is_no_topic_of_the_rules(seeds_dir, tmp_path):
+    source = tmp_path / "debate.txt"
+    source.write_text(SEED.replace("[belarus.protests]", "[us.election]"), encoding="utf-8")
+    before = sorted(p.name for p in (seeds_dir / "stories").iterdir())
+    with pytest.raises(SeedRefused, match=r"main_topic 'us.election' is not a topic of the rules \(topics.yaml\)"):
+        add_seed_file(source, seeds_dir, alias_cache=tmp_path / "aliases")
+    assert sorted(p.name for p in (seeds_dir / "stories").iterdir()) == before  # nothing copied
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from mediamon.core.settings import Settings
+from tests.http_fixtures import LocalServer, Reply
 
 SEED = "belarus-2020-09"
 SEEDS = "belarus-2020-09, karabakh-2020-09"
@@ -86,6 +87,29 @@ def test_a_run_that_reads_no_feed_at_all_fails_in_one_line(mediamon, es, tmp_pat
     assert one_line(err).startswith("error: no feed could be read (2 connect_error): check the network")
     code, out, err = mediamon("run", "--feeds", str(feeds), "--json", **local)
     assert code == 1 and err == "" and json.loads(out)["error"].startswith("no feed could be read")
+
+
+def test_a_run_with_bad_feed_entries_exits_3_and_its_json_stays_one_object(mediamon, es, tmp_path):
+    site = LocalServer()
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title><item><title>Minsk</title>'
+        b"<link>http://127.0.0.1:9/minsk.html</link><pubDate>Sun, 16 Aug 2020 10:00:00 GMT</pubDate></item>"
+        b"</channel></rss>"
+    )
+    site.route("/feed.xml", Reply(200, rss, {"Content-Type": "application/rss+xml"}))
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(
+        f"sources:\n  - {{id: quiet, name: Quiet, feeds: ['{site.url('/feed.xml')}']}}\n"
+        "  - {id: bad, name: Bad, feeds: ['http://127.0.0.1:9/rss'], language: english}\n",
+        encoding="utf-8",
+    )
+    try:
+        code, out, _ = mediamon("run", "--feeds", str(feeds), "--json", MEDIAMON_ALLOW_HOSTS='["127.0.0.1"]')
+    finally:
+        site.close()
+    assert code == 3
+    report = json.loads(out)
+    assert report["feeds"] == {"ok": 1} and report["entries"] == 1 and len(report["source_errors"]) == 1
 
 
 @pytest.mark.parametrize(("content", "problem"), [(None, "cannot read"), ("sources: [unclosed", "cannot read")])

@@ -28,7 +28,7 @@ from mediamon.core.settings import Settings
 
 # Quiet unless asked: the Elasticsearch client logs a warning and a traceback for every retry of an unreachable node,
 # trafilatura an ERROR line for every page that is no HTML (the extraction's status says it).
-NOISY_LOGGERS = ("elastic_transport", "elasticsearch", "httpx", "trafilatura", "htmldate")
+NOISY_LOGGERS = ("elastic_transport", "elasticsearch", "httpx", "trafilatura", "htmldate", "transformers")
 OTHER_VARIABLES = frozenset({"MEDIAMON_IMAGE_TAG"})  # docker-compose's, not the command's
 TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 

@@ -77,6 +77,7 @@ def demo(
         f"     and `... similar --seed {seed} --explain ID` (ids in `... similar --seed {seed} --json`)\n"
         "  2. make up: Airflow polls the feeds of seeds/feeds.yaml every 15 minutes (UI on http://localhost:8080);\n"
         "     `mediamon kibana import --url http://localhost:5601` loads the dashboards into your Kibana\n"
-        "  3. write a seed story of your own: `mediamon seeds add FILE`, then `mediamon rescore`\n"
+        f"  3. write a seed story of your own: `mediamon seeds add FILE`, then `MEDIAMON_INDEX_PREFIX={prefix}"
+        " .venv/bin/mediamon rescore`\n"
         f"The demo's indices are prefixed {prefix!r}: `mediamon demo --remove` deletes them."
     )

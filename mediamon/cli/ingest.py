@@ -25,12 +25,12 @@ def run(
     or the page-fetching process died (what was polled waits in the spool for the next run), or when no feed could
     be read at all; 3 when the feed list has bad entries (the others ran), 130 when stopped with Ctrl-C (what it had
     polled waits in the spool too)."""
-    from enrich.seeds import load_seeds
+    from enrich.seed_files import check_seeds_folder
     from ingest.sources import load_sources
     from mediamon.flows.ingest_run import run_once
 
     settings = get_settings() if feeds is None else Settings(feeds_path=feeds)
-    load_seeds(settings.seeds_dir)  # a seed story that cannot be read stops the run before anything is fetched
+    check_seeds_folder(settings.seeds_dir)  # a seed story enrichment cannot use stops the run before any fetching
     loaded = load_sources(settings.feeds_path)
     if not loaded.sources:
         problem = "; ".join(str(e) for e in loaded.errors) or f"{settings.feeds_path} lists no source"
@@ -56,7 +56,9 @@ def run(
             raise typer.Exit(code=error.exit_code)
         raise error
     if report.source_errors:
-        console.print(f"{len(report.source_errors)} bad entries in {settings.feeds_path} were left out (exit code 3)")
+        if not as_json:  # the JSON holds them, and stays one object
+            left_out = len(report.source_errors)
+            console.print(f"{left_out} bad entries in {settings.feeds_path} were left out (exit code 3)")
         raise typer.Exit(code=3)
 
 
