@@ -234,6 +234,9 @@ def test_an_alert_groups_orders_escapes_and_names_its_blind_spots(bench: Bench, 
     assert "javascript:" not in text  # an unsafe link is not given
     assert "Наша Ніва (nashaniva): http_4xx (HTTP 404), failing since 2025-03-03 03:00 UTC, 4 failed polls" in text
     assert "retired" not in text  # a feed no longer listed is no blind spot
+    assert "5 feeds could not be fetched when last polled, or were not polled yet" in text
+    assert " - BBC News (bbc): not polled yet\r\n   https://bbc.example/rss" in text  # no poll read it: a blind spot
+    assert "Reuters (reuters)" not in text.split("What may be missing")[1]  # read when last polled
 
     html = mail.html
     assert "<script" not in html and "<b>crackdown" not in html and "<img" not in html

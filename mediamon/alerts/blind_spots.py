@@ -1,5 +1,5 @@
-"""Blind spots for the footer of an alert email: feeds whose last poll failed, from the feed state index,
-among the sources that could have carried what the subscription follows."""
+"""Blind spots for the footer of an alert email: feeds whose last poll failed (from the feed state index), and
+listed feeds never polled yet, among the sources that could have carried what the subscription follows."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from elasticsearch import Elasticsearch
 
 from ingest.sources import Source
 from mediamon.alerts.subscriptions import Subscription
-from mediamon.core.feeds import HEALTHY, FeedState
+from mediamon.core.feeds import HEALTHY, FeedState, feed_id
 
 MAX_FEEDS = 1000
+NEVER_POLLED = "not polled yet"
 
 
 @dataclass(frozen=True, slots=True)
 class BlindSpot:
-    """A feed that could not be fetched: since when, how often, and why."""
+    """A feed that could not be fetched (since when, how often, and why), or that was never polled."""
 
     source_id: str
     source_name: str
@@ -46,6 +47,19 @@ class BlindSpot:
         )
 
 
+def _never_polled(client: Elasticsearch, alias: str, sources: Sequence[Source]) -> list[BlindSpot]:
+    """The listed feeds of `sources` that have no state yet: no poll has read them."""
+    listed = [(source, str(url)) for source in sources for url in source.feeds]
+    if not listed:
+        return []
+    found = client.mget(index=alias, ids=[feed_id(url) for _, url in listed], source=False)["docs"]
+    return [_unpolled(source, url) for (source, url), doc in zip(listed, found, strict=True) if not doc.get("found")]
+
+
+def _unpolled(source: Source, url: str) -> BlindSpot:
+    return BlindSpot(source.id, source.name, url, NEVER_POLLED, None, 0, None, None, None)
+
+
 def could_carry(source: Source, subscription: Subscription) -> bool:
     """Whether articles of this source can match the subscription's outlets, affiliations and languages."""
     follows = subscription.follows
@@ -59,11 +73,13 @@ def could_carry(source: Source, subscription: Subscription) -> bool:
 def blind_spots(
     client: Elasticsearch, alias: str, subscription: Subscription, sources: Sequence[Source]
 ) -> list[BlindSpot]:
-    """Failing feeds of the listed sources that could carry the subscription's articles, longest failing
-    first. With no sources (the feeds file could not be read), every failing feed its outlets let through.
+    """Failing feeds of the listed sources that could carry the subscription's articles, longest failing first,
+    then those of their feeds never polled. With no sources (the feeds file could not be read), every failing feed
+    its outlets let through.
     """
-    if not client.indices.exists_alias(name=alias):
-        return []
+    carrying = [source for source in sources if could_carry(source, subscription)]
+    if not client.indices.exists_alias(name=alias):  # no feed polled yet, anywhere
+        return [_unpolled(source, str(url)) for source in carrying for url in source.feeds]
     reply = client.search(
         index=alias,
         query={"bool": {"must_not": {"terms": {"status": sorted(str(s) for s in HEALTHY)}}}},
@@ -72,8 +88,9 @@ def blind_spots(
     )
     states = [FeedState.from_document(hit["_source"]) for hit in reply["hits"]["hits"]]
     if sources:
-        names = {source.id: source.name for source in sources if could_carry(source, subscription)}
+        names = {source.id: source.name for source in carrying}
     else:
         outlets = subscription.follows.outlets
         names = {s.source_id: s.source_id for s in states if not outlets or s.source_id in outlets}
-    return [BlindSpot.from_state(state, names[state.source_id]) for state in states if state.source_id in names]
+    failing = [BlindSpot.from_state(state, names[state.source_id]) for state in states if state.source_id in names]
+    return failing + _never_polled(client, alias, carrying)
