@@ -230,6 +230,11 @@ def test_cli_search_table_and_bad_query(index: str, search_settings: Settings, c
     result = runner.invoke(cli.app, ["search", "title:(Putin"])
     assert result.exit_code == 2  # a query Elasticsearch refuses is a usage error
     assert "Failed to parse query" in result.output and "Traceback" not in result.output
+    result = runner.invoke(cli.app, ["similar", "--seed", "karabakh-2020-09"])  # no article here is scored for it
+    assert result.exit_code == 0
+    assert "no article is scored for seed karabakh-2020-09 yet: `mediamon rescore --seed karabakh-2020-09`" in " ".join(
+        result.output.split()
+    )
     result = runner.invoke(cli.app, ["search", "Putin", "--seed", "nope"])
     assert result.exit_code == 2 and "unknown seed 'nope'; the seeds are: belarus-2020-09" in result.output
     result = runner.invoke(cli.app, ["search", "Putin", "--lang", "DE", "--json"])  # codes are stored lower case

@@ -61,6 +61,8 @@ def similar(
     if seed is not None:
         matches = similar_to_seed(client, articles_alias(settings), seed, top, filters)
         print_matches(matches, f"Top {top} for seed {seed}", as_json)
+        if not matches and not as_json and filters == make_filters():
+            console.print(f"no article is scored for seed {seed} yet: `mediamon rescore --seed {seed}` scores them")
         return
     if document is None:
         hits = similar_to_url(settings, client, url, top, filters)
