@@ -74,9 +74,8 @@ def similar_to_seed(
 
 def seed_reasons_of(client: Elasticsearch, index: str, seed_id: str, article_id: str) -> dict | None:
     """The stored reasons of one article's relevance to a seed (its title and URL too); None when not indexed."""
-    doc = client.options(ignore_status=404).get(
-        index=index, id=article_id, source=["title", "url", f"seed_similarity.{seed_id}", f"seed_reasons.{seed_id}"]
-    )
+    fields = ["title", "url", "access", f"seed_similarity.{seed_id}", f"seed_reasons.{seed_id}"]
+    doc = client.options(ignore_status=404).get(index=index, id=article_id, source=fields)
     if not doc.get("found"):
         return None
     src = doc["_source"]
@@ -84,6 +83,7 @@ def seed_reasons_of(client: Elasticsearch, index: str, seed_id: str, article_id:
         "id": article_id,
         "title": src.get("title"),
         "url": src.get("url"),
+        "access": src.get("access"),
         "score": src.get("seed_similarity", {}).get(seed_id),
         "reasons": src.get("seed_reasons", {}).get(seed_id, {}),
     }

@@ -253,3 +253,28 @@ def test_a_date_bound_that_is_no_date_is_named_before_any_search():
     for option, value in (("--since", "2020-13-01"), ("--until", "yesterday")):
         with pytest.raises(SearchError, match=f"{option} '{value}' is not a date: give one as 2020-09-14"):
             make_filters(**{option[2:]: value})
+
+
+def test_explain_prints_each_reason_and_says_why_an_article_has_no_score(es, search_settings, cli_settings) -> None:
+    from mediamon import cli
+
+    explained = search_settings.model_copy(update={"index_prefix": search_settings.index_prefix + "explain-"})
+    alias = ensure_articles_index(es, explained, DIMS, "test-model")
+    reasons = {"score": 0.81, "cosine": 0.64, "entities": ["lukashenko", "putin"], "time": 1.0}
+    scored = {"title": "Lukashenko meets Putin", "url": "https://bbc.example/s", "access": "full"}
+    scored |= {"seed_similarity": {SEED: 0.81}, "seed_reasons": {SEED: reasons}}
+    teaser = {"title": "Minsk: more to follow", "url": "https://bbc.example/t", "access": "teaser"}
+    assert bulk_create(es, alias, [("scored", scored), ("teaser", teaser)]).created == 2
+    cli_settings(index_prefix=explained.index_prefix)
+    runner = CliRunner()
+    result = runner.invoke(cli.app, ["similar", "--seed", SEED, "--explain", "scored"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[2:] == ["score: 0.810", "  cosine: 0.64", '  entities: ["lukashenko", "putin"]', "  time: 1.0"]
+    result = runner.invoke(cli.app, ["similar", "--seed", SEED, "--explain", "teaser"])
+    assert result.exit_code == 0 and (
+        f"score: none for {SEED}: its page gave no article text (teaser); it ranks for no seed until its full text"
+        " arrives"
+    ) in " ".join(result.output.split())
+    result = runner.invoke(cli.app, ["similar", "--seed", SEED, "--explain", "scored", "--json"])
+    assert json.loads(result.stdout)["reasons"] == reasons

@@ -55,7 +55,10 @@ def similar(
         reasons = seed_reasons_of(client, articles_alias(settings), seed, explain)
         if reasons is None:
             raise UsageError(f"no article with id {explain!r} (ids are in `mediamon similar --seed {seed} --json`)")
-        print(json.dumps(reasons, ensure_ascii=False, indent=2))
+        if as_json:
+            print(json.dumps(reasons, ensure_ascii=False, indent=2))
+        else:
+            print_reasons(reasons, seed)
         return
     filters = make_filters(since, until, lang, outlet, topic)
     if seed is not None:
@@ -69,6 +72,26 @@ def similar(
     else:
         hits = similar_to_document(settings, client, *document, top, filters)
     print_matches(hits, f"Top {top} similar to {url or text_file}", as_json)
+
+
+def print_reasons(explained: dict, seed: str) -> None:
+    """One article's score for a seed and every reason of it, a line each; or why it has none."""
+    say(("title", "bold"), f": {explained['title']}")
+    say(("url", "bold"), ": ", url_text(explained["url"] or ""))
+    if explained["score"] is None:
+        why = (
+            f"its page gave no article text ({explained['access']}); it ranks for no seed until its full text arrives"
+            if explained["access"] not in (None, "full")
+            else f"it was indexed before the seed; `mediamon rescore --seed {seed}` scores it"
+        )
+        say(("score", "bold"), f": none for {seed}: {why}")
+        return
+    say(("score", "bold"), f": {explained['score']:.3f}")
+    for key, value in explained["reasons"].items():
+        if key == "score":
+            continue  # the line above
+        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+        say((f"  {key}", "bold"), f": {shown}")
 
 
 def read_text_file(path: Path) -> tuple[str, str]:
