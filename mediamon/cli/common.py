@@ -103,7 +103,7 @@ def print_report(report: RunReport) -> None:
     console.print(
         f"feeds {summary['feeds']}; entries {report.entries}: indexed {report.indexed}, "
         f"duplicates {report.duplicates}{f' ({rules})' if rules else ''}, spooled {report.spooled}, "
-        f"failed {summary['failed']}; pages fetched {report.fetched}",
+        f"failed {summary['failed']}; pages read in full {report.fetched}",
     )
     if report.drained:
         runs = ", ".join(report.drained_runs)
