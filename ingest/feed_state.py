@@ -144,12 +144,15 @@ def advance(previous: FeedState | None, poll: FeedPoll, new_items: int, policy: 
         publish_gap=poll.publish_gap_minutes,
         override=poll.poll_minutes,
     )
+    next_due_at = poll.fetched_at + timedelta(minutes=interval)
+    if previous is not None and not healthy and poll.fetched_at < previous.next_due_at:
+        next_due_at = min(next_due_at, previous.next_due_at)  # a failure before its time (manual) delays nothing
     state = FeedState(
         feed_url=poll.feed_url,
         source_id=poll.source_id,
         status=poll.status,
         last_fetch_at=poll.fetched_at,
-        next_due_at=poll.fetched_at + timedelta(minutes=interval),
+        next_due_at=next_due_at,
         interval_minutes=interval,
         consecutive_failures=failures,
         http_status=poll.http_status,

@@ -141,6 +141,18 @@ def test_failures_count_up_keep_the_validators_and_recovery_starts_from_the_defa
     assert back.items_seen == 3 and back.last_new_item_at == NOW
 
 
+def test_failures_before_the_feed_is_due_never_put_its_next_poll_off():
+    healthy = advance(None, poll(FetchOutcome.OK, entries=3, publish_gap_minutes=60.0), 3, POLICY)
+    assert healthy.next_due_at == NOW + timedelta(minutes=60)
+    state = healthy
+    for minutes in (5, 10, 15, 20):  # manual runs minutes apart, the feed down
+        state = advance(state, poll(FetchOutcome.HTTP_5XX, NOW + timedelta(minutes=minutes)), 0, POLICY)
+    assert state.consecutive_failures == 4 and state.interval_minutes == 360  # the backoff still grows
+    assert state.next_due_at == NOW + timedelta(minutes=60)  # but the schedule still polls it when it was due
+    due = advance(state, poll(FetchOutcome.HTTP_5XX, NOW + timedelta(minutes=60)), 0, POLICY)
+    assert due.next_due_at == NOW + timedelta(minutes=60 + 360)  # a failure when due backs off as before
+
+
 def test_an_unparsable_body_does_not_replace_the_last_good_hash():
     healthy = advance(None, poll(FetchOutcome.OK, etag="e1", body_hash="h1"), 0, POLICY)
     broken = advance(healthy, poll(FetchOutcome.PARSE_ERROR, error="not a feed"), 0, POLICY)
