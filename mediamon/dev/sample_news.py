@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from jinja2 import Environment
 
+from mediamon.core.entry_files import read_yaml
 from mediamon.core.records import Article, build_article
 from mediamon.core.settings import PROJECT_ROOT
 
@@ -117,7 +117,7 @@ class SampleItem:
 
 
 def _entries(path: Path) -> list[dict[str, Any]]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_yaml(path)
     if not isinstance(data, list) or not all(isinstance(entry, dict) for entry in data):
         raise ValueError(f"{path}: expected a list of mappings")
     return data
