@@ -5,7 +5,8 @@ comparison with readability and justext, which only replaces a body that is empt
 or without paragraphs. So a fast body that is long and made of paragraphs stands; any other gets the full precision
 pass (on 6,121 bench pages, every field the same as with the full pass alone, in a fifth less time). When that body
 is short, a recall-mode pass too, whose text wins when it is more than twice as long (precision mode sometimes drops
-the article itself). Then the repeated headline and boilerplate lines go (`ingest.boilerplate`).
+the article itself). Then the repeated headline and boilerplate lines go (`ingest.boilerplate`). The page is parsed
+once, and its metadata read once (`ingest.page_metadata`), whichever passes its body takes.
 `bench/extraction.py` measures this against bare trafilatura; see docs/benchmarks.md."""
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from dataclasses import dataclass
 from datetime import date
 
 import trafilatura
+from lxml.html import HtmlElement
 from trafilatura.settings import Document
+from trafilatura.utils import load_html
 
 from ingest.boilerplate import clean_body
+from ingest.page_metadata import page_metadata
 
 # A body shorter than this is a teaser, a paywall or a JavaScript shell rather than an article.
 MIN_BODY_CHARS = 250
@@ -49,9 +53,17 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def _bare(html: str | bytes, url: str | None, **options: bool) -> Document | None:
+def _tree(html: str | bytes) -> HtmlElement | None:
     try:
-        return trafilatura.bare_extraction(html, url=url, include_comments=False, **options)
+        return load_html(html)
+    except (ValueError, TypeError):
+        return None
+
+
+def _bare(tree: HtmlElement, url: str | None, **options: bool) -> Document | None:
+    """Trafilatura's body extraction on a copy of `tree` (it copies a tree it is given)."""
+    try:
+        return trafilatura.bare_extraction(tree, url=url, include_comments=False, **options)
     except (ValueError, TypeError, AttributeError):
         return None
 
@@ -67,11 +79,11 @@ def stands_alone(doc: Document) -> bool:
     )
 
 
-def extract_body(html: str | bytes, url: str | None, title: str, first: str) -> str:
+def extract_body(tree: HtmlElement, url: str | None, title: str, first: str) -> str:
     """The article text: `first` (the precision-mode text), or a recall-mode pass's when `first` looks cut short."""
     body = clean_body(first, title)
     if len(body) < SECOND_PASS_BELOW_CHARS:
-        doc = _bare(html, url, favor_recall=True)
+        doc = _bare(tree, url, favor_recall=True)
         second = clean_body(doc.text or "", title) if doc is not None else ""
         if len(body) < SECOND_PASS_RATIO * len(second):
             return second
@@ -80,26 +92,26 @@ def extract_body(html: str | bytes, url: str | None, title: str, first: str) -> 
 
 def extract_page(html: str | bytes, url: str | None = None) -> Extraction:
     """Extract title, body and metadata from one page; never raises on bad markup (status `empty` instead)."""
-    doc = _bare(html, url, with_metadata=True, favor_precision=True, fast=True)
-    if doc is None or not stands_alone(doc):
-        doc = _bare(html, url, with_metadata=True, favor_precision=True) or _bare(
-            html, url, with_metadata=True, favor_recall=True
-        )
-    if doc is None:
+    tree = _tree(html)
+    doc = _bare(tree, url, favor_precision=True, fast=True) if tree is not None else None
+    if tree is not None and (doc is None or not stands_alone(doc)):
+        doc = _bare(tree, url, favor_precision=True) or _bare(tree, url, favor_recall=True)
+    if tree is None or doc is None:
         return Extraction("", "", None, (), None, None, None, None, None, "empty")
-    title = (doc.title or "").strip()
-    body = extract_body(html, url, title, doc.text or "")
-    authors = tuple(a.strip() for a in (doc.author or "").split(";") if a.strip())
+    meta = page_metadata(tree, url)
+    title = (meta.title or "").strip()
+    body = extract_body(tree, url, title, doc.text or "")
+    authors = tuple(a.strip() for a in (meta.author or "").split(";") if a.strip())
     status = "ok" if len(body) >= MIN_BODY_CHARS else ("short" if body else "empty")
     return Extraction(
         title=title,
         body=body,
-        published=_date(doc.date),
+        published=_date(meta.date),
         authors=authors,
-        site_name=doc.sitename,
-        description=doc.description,
-        image=doc.image,
-        language_hint=doc.language,
-        canonical_url=doc.url if doc.url and doc.url != url else None,
+        site_name=meta.sitename,
+        description=meta.description,
+        image=meta.image,
+        language_hint=meta.language,
+        canonical_url=meta.url if meta.url and meta.url != url else None,
         status=status,
     )

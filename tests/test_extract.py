@@ -3,9 +3,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import trafilatura
+from lxml.html import tostring
+from trafilatura.utils import load_html
 
 from ingest.boilerplate import clean_body, is_boilerplate
 from ingest.extract import _bare, extract_body, extract_page, stands_alone
+from ingest.page_metadata import page_metadata
 from mediamon.flows.page_report import extraction_report
 
 PARAGRAPHS = [
@@ -105,9 +109,10 @@ def test_headline_repeated_near_the_top_is_dropped_but_not_later():
 
 
 def test_a_cut_short_precision_pass_gives_way_to_a_recall_pass():
-    body = extract_body(PAGE, "http://127.0.0.1/news/minsk-march.html", "Thousands march in Minsk", "Teaser.")
+    tree = load_html(PAGE)
+    body = extract_body(tree, "http://127.0.0.1/news/minsk-march.html", "Thousands march in Minsk", "Teaser.")
     assert PARAGRAPHS[0] in body and PARAGRAPHS[1] in body
-    kept = extract_body(PAGE, None, "Thousands march in Minsk", "A first pass that is long enough. " * 40)
+    kept = extract_body(tree, None, "Thousands march in Minsk", "A first pass that is long enough. " * 40)
     assert kept.startswith("A first pass")
 
 
@@ -115,7 +120,7 @@ LONG_PARAGRAPHS = "".join(f"<p>{p}</p>" for p in PARAGRAPHS * 4)
 
 
 def _fast(page: str):
-    return _bare(page, "http://127.0.0.1/news/a.html", with_metadata=True, favor_precision=True, fast=True)
+    return _bare(load_html(page), "http://127.0.0.1/news/a.html", favor_precision=True, fast=True)
 
 
 def test_a_long_body_of_paragraphs_needs_no_fallbacks_and_a_short_or_tabular_one_does():
@@ -133,6 +138,29 @@ def test_an_article_the_fast_pass_misses_comes_out_whole():
     assert len(_fast(page).text) < 500  # precision mode's own extractor takes the lead only
     body = extract_page(page, url="http://127.0.0.1/news/a.html").body
     assert PARAGRAPHS[0] in body and PARAGRAPHS[1] in body and len(body) > 1000
+
+
+BYLINE_PAGE = f"""<html><head><title>Sanctions agreed | daily-example.com</title></head><body>
+<article><h1>Sanctions agreed</h1><p class="byline">By <span class="author">Ann Writer</span></p>
+<p>Published on 2020-10-02</p>{LONG_PARAGRAPHS}</article></body></html>"""
+STORED_FIELDS = ("title", "author", "date", "sitename", "description", "image", "url")
+
+
+@pytest.mark.parametrize("page", [PAGE, BYLINE_PAGE, *(p.read_text(encoding="utf-8") for p in GOLDEN)])
+def test_the_metadata_pass_reads_every_stored_field_as_trafilatura_does(page: str):
+    url = "http://127.0.0.1/news/a.html"
+    tree = load_html(page)
+    before = tostring(tree)
+    ours = page_metadata(tree, url)
+    theirs = trafilatura.bare_extraction(page, url=url, with_metadata=True)
+    assert tostring(tree) == before
+    assert [getattr(ours, f) for f in STORED_FIELDS] == [getattr(theirs, f) for f in STORED_FIELDS]
+    assert ours.title
+
+
+def test_a_byline_in_the_body_and_a_title_suffix_give_author_and_site():
+    meta = page_metadata(load_html(BYLINE_PAGE), None)
+    assert (meta.author, meta.sitename, meta.date) == ("Ann Writer", "daily-example.com", "2020-10-02")
 
 
 def test_extraction_report_is_json_ready_with_language():
