@@ -60,6 +60,13 @@ def _tree(html: str | bytes) -> HtmlElement | None:
         return None
 
 
+def page_language(tree: HtmlElement) -> str | None:
+    """The language the page declares on its root (`<html lang="uk-UA">` → `uk`), if it is a language tag."""
+    declared = tree.getroottree().getroot().get("lang") or ""
+    primary = declared.strip().replace("_", "-").split("-")[0].lower()
+    return primary if primary.isalpha() and 2 <= len(primary) <= 3 and primary.isascii() else None
+
+
 def _bare(tree: HtmlElement, url: str | None, **options: bool) -> Document | None:
     """Trafilatura's body extraction on a copy of `tree` (it copies a tree it is given)."""
     try:
@@ -111,7 +118,7 @@ def extract_page(html: str | bytes, url: str | None = None) -> Extraction:
         site_name=meta.sitename,
         description=meta.description,
         image=meta.image,
-        language_hint=meta.language,
+        language_hint=page_language(tree),
         canonical_url=meta.url if meta.url and meta.url != url else None,
         status=status,
     )

@@ -163,6 +163,14 @@ def test_a_byline_in_the_body_and_a_title_suffix_give_author_and_site():
     assert (meta.author, meta.sitename, meta.date) == ("Ann Writer", "daily-example.com", "2020-10-02")
 
 
+@pytest.mark.parametrize(
+    ("declared", "hint"), [("en", "en"), ("uk-UA", "uk"), (" RU_ru ", "ru"), ("", None), ("x-default", None)]
+)
+def test_the_language_a_page_declares_is_its_hint(declared: str, hint: str | None):
+    page = PAGE.replace('<html lang="en">', f'<html lang="{declared}">')
+    assert extract_page(page, url="http://127.0.0.1/news/minsk-march.html").language_hint == hint
+
+
 def test_extraction_report_is_json_ready_with_language():
     report = extraction_report(PAGE.encode(), "http://127.0.0.1/news/minsk-march.html")
     assert json.loads(json.dumps(report)) == report
