@@ -11,7 +11,9 @@ connection `MEDIAMON_SMTP_CONN_ID` (default `smtp_default`, type smtp: host, por
 SmtpHook, when it exists, else through `MEDIAMON_SMTP_URL`. A failed send fails the task and records
 nothing, so Airflow's retries (and the next run) send the same articles: an SMTP outage delays alerts and
 loses none. An email sent but not recorded (Elasticsearch failing) fails the task too: a later run records it
-and does not send it again (docs/alerts.md, "Exactly once").
+and does not send it again (docs/alerts.md, "Exactly once"). On a deployment whose first ingest has not indexed
+anything yet (no articles index under the prefix), the send tasks end skipped, with one line saying so, and
+create nothing.
 """
 
 from __future__ import annotations
@@ -59,15 +61,20 @@ def mediamon_alerts() -> None:
 
     @task(max_active_tis_per_dagrun=SEND_TASKS)
     def send_alerts(subscription_id: str) -> dict:
-        """Email one subscription its new stories (a digest when due); fails, to be retried, when not sent."""
+        """Email one subscription its new stories (a digest when due); fails, to be retried, when not sent;
+        skipped while no article is indexed (a deployment before its first ingest)."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
         from mediamon.alerts.airflow_smtp import hook_mailer
-        from mediamon.alerts.run import RunStatus, run_alerts
+        from mediamon.alerts.run import NothingIndexed, RunStatus, run_subscription
         from mediamon.core.settings import Settings
 
         settings = Settings()
         mailer = hook_mailer(settings.smtp_conn_id, settings.smtp_from)
-        run = run_alerts(settings, subscription_ids=[subscription_id], mailer=mailer)
-        outcome = run.outcomes[0]
+        try:
+            outcome = run_subscription(settings, subscription_id, mailer)
+        except NothingIndexed as exc:
+            raise AirflowSkipException(str(exc)) from None
         if outcome.status is RunStatus.FAILED:
             raise RuntimeError(f"subscription {subscription_id} not sent: {outcome.error}")
         return outcome.as_dict()

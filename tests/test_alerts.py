@@ -18,9 +18,10 @@ from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
 from mediamon.alerts.match import Candidate, group_stories
+from mediamon.alerts.outlets import UnknownOutlet, unknown_outlets
 from mediamon.alerts.records import acquire_lease, load_state
 from mediamon.alerts.run import AlertRun, RunStatus, run_alerts
-from mediamon.alerts.subscriptions import load_subscriptions
+from mediamon.alerts.subscriptions import Subscription, load_subscriptions
 from mediamon.cli import app
 from mediamon.core.feeds import FeedState, FetchOutcome
 from mediamon.core.settings import Settings, get_settings
@@ -520,6 +521,73 @@ def test_bad_subscriptions_are_reported_with_line_and_reason_and_the_good_ones_k
     assert errors[2].startswith(f"{path}:18: ") and "follows nothing" in errors[2]
     assert errors[3].startswith(f"{path}:23: ") and "colour: Extra inputs are not permitted" in errors[3]
     assert errors[4] == f"{path}:29: good: duplicate subscription id 'good'"
+
+
+def test_outlets_no_known_name_has_are_found_with_the_closest_known_one():
+    follows = [
+        subscription("a", outlets=["reuters", "meduzza", "meduzza", "belarus-archive"]),
+        subscription("b", outlets=["nowhere-press"], seeds=[SEED]),
+        subscription("c", topics=["belarus"]),
+    ]
+    known = {"reuters", "meduza", "belarus-archive"}
+    problems = unknown_outlets([Subscription.model_validate(entry) for entry in follows], known)
+    assert problems == [UnknownOutlet("a", "meduzza", "meduza"), UnknownOutlet("b", "nowhere-press", None)]
+    assert [str(problem) for problem in problems] == [
+        "subscription a: no feed and no indexed article has the outlet 'meduzza', so it matches nothing "
+        "(did you mean 'meduza'?)",
+        "subscription b: no feed and no indexed article has the outlet 'nowhere-press', so it matches nothing",
+    ]
+
+
+def _outlet_warning(sub_id: str, outlet: str, closest: str | None = None) -> str:
+    return f"warning: {UnknownOutlet(sub_id, outlet, closest)}"
+
+
+def test_the_cli_warns_of_outlets_nothing_has_and_goes_on(bench: Bench, cli_settings):
+    bench.subscribe(
+        subscription("archive", seeds=[SEED], outlets=["belarus-archive"]),
+        subscription("typo", seeds=[SEED], outlets=["meduzza", "nowhere-press"]),
+    )
+    key, imported = article("arch", "Lukashenko meets Putin", datetime.now(UTC) - timedelta(hours=1), seed=0.8)
+    bench.index((key, imported | {"source_id": "belarus-archive", "outlet": "belarus-archive"}))  # in no feed
+    cli_settings(
+        index_prefix=bench.settings.index_prefix,
+        subscriptions_path=str(bench.settings.subscriptions_path),
+        feeds_path=str(bench.settings.feeds_path),
+    )
+    warnings = [_outlet_warning("typo", "meduzza", "meduza"), _outlet_warning("typo", "nowhere-press")]
+    runner = CliRunner()
+    listed = runner.invoke(app, ["alerts", "list"])
+    assert listed.exit_code == 0 and "archive" in listed.stdout and "warning" not in listed.stdout
+    assert listed.stderr.splitlines() == warnings  # the outlet only the index has is no problem
+
+    dry = runner.invoke(app, ["alerts", "run", "--dry-run"])
+    assert dry.exit_code == 0 and dry.stderr.splitlines() == warnings
+    assert "archive: dry_run, 1 stories" in dry.stdout and "typo: nothing_new" in dry.stdout
+    preview = runner.invoke(app, ["alerts", "preview", "archive"])
+    assert preview.exit_code == 0 and preview.stderr == ""
+
+
+def test_without_an_articles_index_the_feed_list_alone_decides(
+    settings: Settings, es: Elasticsearch, tmp_path: Path, cli_settings
+):
+    prefix = f"{settings.index_prefix}nooutlets-"
+    path = tmp_path / "subscriptions.yaml"
+    entries = [subscription("archive", outlets=["belarus-archive"]), subscription("bbc", outlets=["bbc"])]
+    path.write_text(yaml.safe_dump({"subscriptions": entries}), encoding="utf-8")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(yaml.safe_dump({"sources": [{"id": "bbc", "name": "BBC", "feeds": ["https://bbc.example/rss"]}]}))
+    cli_settings(index_prefix=prefix, subscriptions_path=str(path), feeds_path=str(feeds))
+    runner = CliRunner()
+    listed = runner.invoke(app, ["alerts", "list"])
+    assert listed.exit_code == 0 and listed.stderr.splitlines() == [_outlet_warning("archive", "belarus-archive")]
+    assert es.indices.get(index=f"{prefix}*", expand_wildcards="all") == {}
+
+    cli_settings(es_url=f"http://127.0.0.1:{free_port()}")  # Elasticsearch down: said in one line, the list goes on
+    listed = runner.invoke(app, ["alerts", "list"])
+    assert listed.exit_code == 0 and "archive" in listed.stdout
+    (line,) = listed.stderr.splitlines()
+    assert line.startswith("warning: the subscriptions' outlets were not checked against the indexed articles: ")
 
 
 def test_stories_lead_with_the_earliest_copy_and_rank_by_best_relevance_then_time():

@@ -35,6 +35,7 @@ from mediamon.alerts.delivery import Courier, Unconfirmed, deliver, settle
 from mediamon.alerts.lease import LeaseLost, keep_lease
 from mediamon.alerts.match import Story, find_matches, group_stories
 from mediamon.alerts.outbox import OutboxEntry, OutboxStatus
+from mediamon.alerts.outlets import UnknownOutlet, check_outlets
 from mediamon.alerts.records import (
     ItemOutcome,
     SentItem,
@@ -46,11 +47,11 @@ from mediamon.alerts.records import (
 from mediamon.alerts.render import AlertEmail, Labels, render_email
 from mediamon.alerts.smtp import Mailer, SmtpError, settings_mailer, smtp_config
 from mediamon.alerts.subscriptions import Frequency, Subscription, SubscriptionList, load_subscriptions, topic_labels
-from mediamon.core.errors import UsageError
+from mediamon.core.errors import MediamonError, UsageError
 from mediamon.core.settings import Settings
 from search.client import check_health, make_client
 from search.index_versions import alerts_alias, articles_alias, ensure_alerts_index, feeds_alias
-from search.query import SearchError, run_search
+from search.query import IndexMissing, SearchError, run_search
 
 LOG = logging.getLogger(__name__)
 
@@ -76,6 +77,10 @@ class RunStatus(StrEnum):
 
 class UnknownSubscription(UsageError):
     """A subscription id that is not in the subscriptions file (or whose entry is invalid)."""
+
+
+class NothingIndexed(MediamonError):
+    """No articles index under the index prefix yet (a deployment before its first ingest): nothing to alert on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +110,12 @@ class AlertOutcome:
 
 @dataclass(frozen=True, slots=True)
 class AlertRun:
-    """A run over several subscriptions: one outcome each, and the entries of the file that were invalid."""
+    """A run over several subscriptions: one outcome each, the entries of the file that were invalid, and the
+    outlets the chosen subscriptions follow that no feed and no indexed article has (warnings: they run anyway)."""
 
     outcomes: list[AlertOutcome]
     invalid: list[str]
+    unknown_outlets: list[UnknownOutlet]
 
     @property
     def failed(self) -> list[AlertOutcome]:
@@ -323,5 +330,22 @@ def run_alerts(
         owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
         started=started,
     )
+    unknown = check_outlets(client, settings, chosen, ctx.sources)
     outcomes = [_run_leased(ctx, s, transport, force, lookback) for s in chosen]
-    return AlertRun(outcomes, [str(error) for error in loaded.errors])
+    return AlertRun(outcomes, [str(error) for error in loaded.errors], unknown)
+
+
+def run_subscription(settings: Settings, subscription_id: str, mailer: Mailer | None) -> AlertOutcome:
+    """One subscription, as the alerts DAG runs it (`mailer` None: the settings' SMTP URL), each outlet it follows
+    that nothing has logged as a warning. NothingIndexed, before anything is created, while no article is indexed
+    under the index prefix; any other error raises as from `run_alerts`."""
+    try:
+        run = run_alerts(settings, subscription_ids=[subscription_id], mailer=mailer)
+    except IndexMissing:
+        raise NothingIndexed(
+            f"no articles are indexed yet under the index prefix {settings.index_prefix!r} "
+            f"(no {articles_alias(settings)}), so there is nothing to alert on"
+        ) from None
+    for problem in run.unknown_outlets:
+        LOG.warning("%s", problem)
+    return run.outcomes[0]

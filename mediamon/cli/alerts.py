@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from mediamon.cli.app import app
-from mediamon.cli.common import JsonFlag, check_folder_of, console, say
+from mediamon.cli.common import JsonFlag, check_folder_of, console, say, warn
 from mediamon.core.errors import UsageError
-from mediamon.core.settings import get_settings
+from mediamon.core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from mediamon.alerts.subscriptions import Subscription
 
 group = typer.Typer(no_args_is_help=True, help="Alert emails of new matching coverage (seeds/subscriptions.yaml).")
 app.add_typer(group, name="alerts")
@@ -29,6 +33,7 @@ def alerts_list(as_json: JsonFlag = False) -> None:
 
     settings = get_settings()
     loaded = load_subscriptions(settings.subscriptions_path, settings.seeds_dir)
+    _check_outlets(settings, loaded.subscriptions)
     if as_json:
         rows = [s.model_dump(mode="json") for s in loaded.subscriptions]
         print(
@@ -64,6 +69,7 @@ def alerts_run(
     from mediamon.alerts.run import RunStatus, run_alerts
 
     result = run_alerts(get_settings(), subscription_ids=subscription, dry_run=dry_run, force=force)
+    _warn_all(result.unknown_outlets)
     if as_json:
         rows = [o.as_dict() | ({"text": o.email.text} if dry_run and o.email else {}) for o in result.outcomes]
         print(json.dumps({"outcomes": rows, "invalid": result.invalid}, ensure_ascii=False, indent=2))
@@ -105,6 +111,7 @@ def alerts_preview(
         check_folder_of(html)
     lookback = timedelta(days=days) if days else None
     result = run_alerts(get_settings(), subscription_ids=[subscription_id], dry_run=True, force=True, lookback=lookback)
+    _warn_all(result.unknown_outlets)
     outcome = result.outcomes[0]
     if outcome.email is None:
         console.print(f"{subscription_id}: {outcome.error or 'no new matching story'} (try --days)")
@@ -113,6 +120,26 @@ def alerts_preview(
     if html:
         _write(html, outcome.email.html)
         console.print(f"wrote the HTML part to {html}")
+
+
+def _warn_all(problems: Iterable[object]) -> None:
+    """A warning line for each problem; the command goes on."""
+    for problem in problems:
+        warn(str(problem))
+
+
+def _check_outlets(settings: Settings, subscriptions: Iterable[Subscription]) -> None:
+    """Warn of each outlet the subscriptions follow that no feed and no indexed article has; with Elasticsearch
+    down, one line saying the indexed articles could not be asked."""
+    from ingest.sources import load_sources
+    from mediamon.alerts.outlets import check_outlets
+    from search.client import EsUnavailable, make_client
+
+    sources = load_sources(settings.feeds_path).sources
+    try:
+        _warn_all(check_outlets(make_client(settings), settings, subscriptions, sources))
+    except EsUnavailable as exc:
+        warn(f"the subscriptions' outlets were not checked against the indexed articles: {exc}")
 
 
 def _write(path: Path, text: str) -> None:

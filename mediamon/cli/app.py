@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
+from mediamon.cli.common import warn
 from mediamon.core.entry_files import decode_utf8
 from mediamon.core.errors import ConfigError, MediamonError
 from mediamon.core.settings import Settings
@@ -101,10 +102,7 @@ def warn_unknown_variables(command: click.Command) -> None:
     for name in dict.fromkeys(n for n in given if n.upper().startswith("MEDIAMON_") and n.upper() not in known):
         near = difflib.get_close_matches(name.upper(), known, n=1)
         hint = f" (did you mean {near[0]}?)" if near else ""
-        Console(stderr=True, soft_wrap=True).print(
-            Text.assemble(("warning: ", "yellow"), f"{name} is no mediamon setting and is ignored{hint}"),
-            highlight=False,
-        )
+        warn(f"{name} is no mediamon setting and is ignored{hint}")
 
 
 def report_error(error: MediamonError, as_json: bool) -> None:

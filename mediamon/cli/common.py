@@ -44,6 +44,11 @@ def say(*parts: str | tuple[str, str]) -> None:
     console.print(Text.assemble(*parts))
 
 
+def warn(line: str) -> None:
+    """One `warning: …` line on stderr; the command goes on."""
+    Console(stderr=True, soft_wrap=True).print(Text.assemble(("warning: ", "yellow"), line), highlight=False)
+
+
 @contextmanager
 def progress_bars(quiet: bool) -> Iterator[Callable[[str, int, int | None], None]]:
     """A `progress(what, done, total)` callback drawing one bar per `what` on the terminal (stderr); it draws
