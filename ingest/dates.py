@@ -2,9 +2,9 @@
 
 A date may name a year, a month, a day or an instant; it is kept as the UTC start of that period with its precision
 (`2020-09` is 2020-09-01T00:00Z, `month`). An article's date comes from the first source that has one it can
-believe: its feed entry (an instant), its page's metadata (a day, read by htmldate through trafilatura), the date in
-its URL's path (`/2020/09/14/` a day, `/2020/09/` a month), else none. A date beyond now plus a small skew is a
-publisher's error: it is logged and the next source is asked.
+believe: its feed entry (an instant), its page's metadata (read by htmldate: an instant where the page gives the time
+with its offset, else a day), the date in its URL's path (`/2020/09/14/` a day, `/2020/09/` a month), else none.
+A date beyond now plus a small skew is a publisher's error: it is logged and the next source is asked.
 """
 
 from __future__ import annotations
@@ -93,7 +93,9 @@ def believable(candidates: Iterable[Published], *, now: datetime, skew: timedelt
     return chosen
 
 
-def page_published(feed: datetime | None, page: date | None, url: str, *, now: datetime, skew: timedelta) -> Published:
+def page_published(
+    feed: datetime | None, page: datetime | date | None, url: str, *, now: datetime, skew: timedelta
+) -> Published:
     """The date of a fetched article: its feed entry's, else its page's, else its URL's (see the module docstring).
 
     htmldate takes a complete date in the URL before the page's metadata, so a page date equal to the URL's day is
@@ -101,6 +103,8 @@ def page_published(feed: datetime | None, page: date | None, url: str, *, now: d
     in_url = url_date(url)
     if page is None:
         on_page = UNDATED
+    elif isinstance(page, datetime):
+        on_page = Published(_utc(page), "instant", "page")
     elif in_url.precision == "day" and in_url.at is not None and in_url.at.date() == page:
         on_page = in_url
     else:

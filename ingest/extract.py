@@ -12,7 +12,7 @@ once, and its metadata read once (`ingest.page_metadata`), whichever passes its 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import trafilatura
 from lxml.html import HtmlElement
@@ -36,7 +36,7 @@ class Extraction:
 
     title: str
     body: str
-    published: date | None
+    published: datetime | date | None  # an instant (UTC) where the page gives its offset, else the day
     authors: tuple[str, ...]
     site_name: str | None
     description: str | None
@@ -46,11 +46,16 @@ class Extraction:
     status: str
 
 
-def _date(value: str | None) -> date | None:
+def _published(value: str | None) -> datetime | date | None:
+    """htmldate's date: an instant when it has an offset; else the day, since a time without one is local to a
+    place we do not know (and a date alone reads as midnight)."""
     try:
-        return date.fromisoformat(value[:10]) if value else None
+        moment = datetime.fromisoformat(value) if value else None
     except ValueError:
         return None
+    if moment is None or moment.tzinfo is None:
+        return moment.date() if moment else None
+    return moment.astimezone(UTC)
 
 
 def _tree(html: str | bytes) -> HtmlElement | None:
@@ -113,7 +118,7 @@ def extract_page(html: str | bytes, url: str | None = None) -> Extraction:
     return Extraction(
         title=title,
         body=body,
-        published=_date(meta.date),
+        published=_published(meta.date),
         authors=authors,
         site_name=meta.sitename,
         description=meta.description,

@@ -98,6 +98,16 @@ def test_the_feed_date_comes_first_then_the_page_then_the_url():
     assert page_published(None, None, "https://news.example/minsk.html", now=NOW, skew=SKEW) == UNDATED
 
 
+def test_a_page_instant_is_kept_to_the_second_on_the_day_of_its_url_too():
+    url = "https://news.example/2020/09/14/minsk.html"
+    moment = datetime(2020, 9, 14, 18, 5, tzinfo=UTC)
+    assert page_published(None, moment, url, now=NOW, skew=SKEW) == Published(moment, "instant", "page")
+    future = datetime(2035, 1, 1, tzinfo=UTC)
+    assert page_published(None, future, url, now=NOW, skew=SKEW) == Published(
+        datetime(2020, 9, 14, tzinfo=UTC), "day", "url"
+    )
+
+
 def test_relevance_reads_a_month_as_its_middle_and_a_year_as_a_year_named():
     assert time_of(datetime(2020, 9, 14, 18, tzinfo=UTC), "instant") == (date(2020, 9, 14), None)
     assert time_of(datetime(2020, 9, 14, tzinfo=UTC), "day") == (date(2020, 9, 14), None)
@@ -194,8 +204,8 @@ def test_articles_of_served_pages_dated_by_url_and_by_page_when_the_feed_has_no_
         "url",
     )
     assert (by_page.published_at, by_page.published_precision, by_page.published_source) == (
-        datetime(2020, 9, 13, tzinfo=UTC),
-        "day",
+        datetime(2020, 9, 13, 15, tzinfo=UTC),
+        "instant",
         "page",
     )
     assert [r.getMessage() for r in caplog.records] == [

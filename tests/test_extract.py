@@ -1,5 +1,5 @@
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,7 @@ def test_body_title_date_and_canonical_from_a_page():
     assert PARAGRAPHS[0] in result.body and PARAGRAPHS[1] in result.body
     assert "Weather" not in result.body and "Copyright" not in result.body
     assert not result.body.startswith("Thousands march")
-    assert result.published == date(2020, 9, 6)
+    assert result.published == datetime(2020, 9, 6, 15, tzinfo=UTC)
     assert result.canonical_url == "http://127.0.0.1/news/minsk-march.html"
     assert result.authors == ("Jane Reporter",)
     assert result.status == "ok"
@@ -63,7 +63,7 @@ def test_golden_page(page: Path):
     result = extract_page(page.read_bytes(), url=expected["url"])
     assert result.title == expected["title"]
     assert result.status == expected["status"]
-    assert result.published == date.fromisoformat(expected["published"])
+    assert result.published == datetime.fromisoformat(expected["published"])
     for text in expected["body_must_contain"]:
         assert text in result.body
     for text in expected["body_must_not_contain"]:
@@ -154,13 +154,15 @@ def test_the_metadata_pass_reads_every_stored_field_as_trafilatura_does(page: st
     ours = page_metadata(tree, url)
     theirs = trafilatura.bare_extraction(page, url=url, with_metadata=True)
     assert tostring(tree) == before
-    assert [getattr(ours, f) for f in STORED_FIELDS] == [getattr(theirs, f) for f in STORED_FIELDS]
+    assert [getattr(ours, f) for f in STORED_FIELDS[:2]] == [getattr(theirs, f) for f in STORED_FIELDS[:2]]
+    assert ours.date[:10] == theirs.date  # the day as trafilatura reads it, then the time where the page has it
+    assert [getattr(ours, f) for f in STORED_FIELDS[3:]] == [getattr(theirs, f) for f in STORED_FIELDS[3:]]
     assert ours.title
 
 
 def test_a_byline_in_the_body_and_a_title_suffix_give_author_and_site():
     meta = page_metadata(load_html(BYLINE_PAGE), None)
-    assert (meta.author, meta.sitename, meta.date) == ("Ann Writer", "daily-example.com", "2020-10-02")
+    assert (meta.author, meta.sitename, meta.date) == ("Ann Writer", "daily-example.com", "2020-10-02T00:00:00")
 
 
 @pytest.mark.parametrize(
@@ -171,12 +173,33 @@ def test_the_language_a_page_declares_is_its_hint(declared: str, hint: str | Non
     assert extract_page(page, url="http://127.0.0.1/news/minsk-march.html").language_hint == hint
 
 
+@pytest.mark.parametrize(
+    ("meta", "published"),
+    [
+        (
+            '<meta property="article:published_time" content="2020-09-06T18:00:00+03:00">',
+            datetime(2020, 9, 6, 15, tzinfo=UTC),
+        ),
+        (
+            '<meta property="article:published_time" content="2020-09-06T23:30:00-05:00">',
+            datetime(2020, 9, 7, 4, 30, tzinfo=UTC),
+        ),
+        ('<meta property="article:published_time" content="2020-09-06">', date(2020, 9, 6)),
+        ('<meta name="date" content="2020-09-06 18:00">', date(2020, 9, 6)),  # a time of no known zone: the day
+        ("", None),
+    ],
+)
+def test_a_page_dates_its_article_to_the_instant_only_with_an_offset(meta: str, published: date | None):
+    page = PAGE.replace('<meta property="article:published_time" content="2020-09-06T18:00:00+03:00">', meta)
+    assert extract_page(page, url="http://127.0.0.1/news/minsk-march.html").published == published
+
+
 def test_extraction_report_is_json_ready_with_language():
     report = extraction_report(PAGE.encode(), "http://127.0.0.1/news/minsk-march.html")
     assert json.loads(json.dumps(report)) == report
     assert report["title"] == "Thousands march in Minsk"
     assert PARAGRAPHS[0] in report["body"]
-    assert report["published"] == "2020-09-06"
+    assert report["published"] == "2020-09-06T15:00:00+00:00"
     assert report["authors"] == ["Jane Reporter"]
     assert report["language"] == "en"
     assert report["extraction_status"] == "ok"
