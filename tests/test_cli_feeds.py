@@ -65,12 +65,20 @@ def test_feeds_list_shows_sources_and_reports_bad_entries_with_file_and_line(tmp
     )
     feeds = str(path)
     result = runner.invoke(app, ["feeds", "list", "--feeds", feeds, "--json"])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # partial, as `run` with the same file
     listed = json.loads(result.stdout)
     assert [(s["id"], s["feeds"], s["poll_minutes"]) for s in listed["sources"]] == [
         ("good", ["https://good.example/rss"], 15)
     ]
     assert listed["errors"] and listed["errors"][0].startswith(f"{feeds}:3: id: ")
+
+
+def test_feeds_list_of_only_bad_entries_is_a_configuration_error(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text("sources:\n  - {id: Bad Id, name: Bad, feeds: []}\n", encoding="utf-8")
+    result = runner.invoke(app, ["feeds", "list", "--feeds", str(path)])
+    assert result.exit_code == 2
+    assert f"bad source entry {path}:2: " in " ".join(result.stdout.split())
 
 
 def test_a_feed_listed_twice_is_named_with_the_source_it_is_polled_for(tmp_path):

@@ -21,7 +21,8 @@ FeedsOption = Annotated[Path | None, typer.Option("--feeds", help="Feed list (de
 
 @group.command("list")
 def feeds_list(feeds: FeedsOption = None, as_json: JsonFlag = False) -> None:
-    """The sources of the feeds file. Bad entries are reported with file and line (exit code 1)."""
+    """The sources of the feeds file. Bad entries are named with file and line: exit code 3 (the rest is listed, as
+    `run` polls it), or 2 when no entry is usable."""
 
     from ingest.sources import load_sources
 
@@ -49,7 +50,7 @@ def feeds_list(feeds: FeedsOption = None, as_json: JsonFlag = False) -> None:
         for line in shared:
             say(("warning ", "yellow"), line)
     if loaded.errors:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=3 if loaded.sources else 2)
 
 
 @group.command("check")
