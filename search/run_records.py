@@ -34,6 +34,9 @@ def run_document(report: RunReport) -> dict:
         "drained_runs": report.drained_runs,
         "retried": dict(report.retried),
         "index_error": report.index_error,
+        "error": report.error,
+        "drained_by": report.drained_by,
+        "indexed_at": report.indexed_at.isoformat() if report.indexed_at else None,
         "source_errors": report.source_errors,
         "seconds": report.seconds,
     }

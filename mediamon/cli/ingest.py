@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mediamon.cli.app import app
+from mediamon.cli.app import app, report_error
 from mediamon.cli.common import JsonFlag, console, healthy_client, print_report, progress_bars, say, when
 from mediamon.core.errors import ConfigError, Interrupted, MediamonError, UsageError
 from mediamon.core.runs import RunReport
@@ -160,19 +160,35 @@ def reindex(
 @app.command("runs")
 def runs(limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] = 10, as_json: JsonFlag = False) -> None:
     """The last ingest runs: when, how long, feeds by status, and where every entry of their feeds went: indexed,
-    duplicate, spooled (waiting for the next run) or failed. Those four add up to the entries."""
+    duplicate, spooled (waiting for the next run) or failed. Those four add up to the entries. A run closed while
+    Elasticsearch was away shows at once from its record in the spool (`in_index` false) until a later run stores
+    it; with Elasticsearch away, those runs alone are shown, and the exit code is 1."""
+    from mediamon.flows.run_report import newest_records, spooled_records
+    from search.client import EsUnavailable
     from search.run_records import recent_runs
 
     settings = get_settings()
-    client = healthy_client(settings)
-    records = recent_runs(client, settings, limit)
+    spooled = spooled_records(settings)  # before the index: a record a drain stores meanwhile is still shown
+    try:
+        client = healthy_client(settings)
+    except EsUnavailable as exc:
+        if not spooled:
+            raise
+        _show_runs(newest_records(spooled, [], limit), as_json)
+        report_error(EsUnavailable(f"{exc} Only the runs whose records wait in the spool are shown."), as_json=False)
+        raise typer.Exit(code=exc.exit_code) from None
+    _show_runs(newest_records(spooled, recent_runs(client, settings, limit), limit), as_json)
+
+
+def _show_runs(records: list[dict], as_json: bool) -> None:
+    """Run records as JSON, or a table with a note on each run that did not end plainly."""
     if as_json:
         print(json.dumps(records, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"Last {len(records)} runs")
-    columns = ("started", "seconds", "mode", "feeds", "entries", "indexed", "dup", "spooled", "failed", "run id")
-    for column in columns:
+    for column in ("started", "seconds", "mode", "feeds", "entries", "indexed", "dup", "spooled", "failed", "run id"):
         table.add_column(column)
+    table.add_column("note")  # why a run's record is not as plain as the others
     for r in records:
         feeds = ", ".join(f"{status} {n}" for status, n in sorted(r["feeds"].items(), key=lambda kv: -kv[1]))
         failed = ", ".join(f"{stage} {n}" for stage, n in r["failed"].items())
@@ -188,5 +204,18 @@ def runs(limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] =
             str(r.get("spooled", 0)),
             failed,
             r["run_id"],
+            _run_note(r),
         )
     console.print(table)
+
+
+def _run_note(record: dict) -> str:
+    """What the table says of a run that did not end plainly: its record still in the spool, the error it stopped
+    on, the later runs that drained its spool (and when nothing of it was left there)."""
+    notes = [] if record["in_index"] else ["record in the spool, not yet in the index"]
+    if record.get("error"):
+        notes.append(f"stopped: {record['error']}")
+    if record.get("drained_by"):
+        done = f", indexed at {when(record['indexed_at'])}" if record.get("indexed_at") else ""
+        notes.append(f"spool drained by {', '.join(record['drained_by'])}{done}")
+    return "; ".join(notes)

@@ -82,6 +82,9 @@ class RunReport:
     drained_runs: list[str] = field(default_factory=list)  # the earlier runs whose spool this run finished
     retried: Counter[str] = field(default_factory=Counter)  # pages fetched again: `full` (now read), `still`
     index_error: str | None = None  # why indexing stopped (the rest is spooled)
+    error: str | None = None  # the error that stopped the run before its end (a configuration error), if one did
+    drained_by: list[str] = field(default_factory=list)  # the later runs that drained this run's spool
+    indexed_at: datetime | None = None  # when a later run left nothing of this one in the spool, and stored its record
 
     @property
     def indexed(self) -> int:

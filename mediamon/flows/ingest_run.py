@@ -4,7 +4,9 @@ poll feeds → chunks of new entries through fetch, enrich and index, overlapped
 The Airflow DAG runs the same stage functions as tasks (`flows/feed_polling.py`, `flows/chunks.py`,
 `flows/run_report.py`). Nothing here needs Elasticsearch but indexing: while it is away, feeds are polled and
 articles fetched and enriched into the spool, the run says so (`RunReport.index_error`), and the next run indexes
-them first. A run holds its folder's lock from start to end, so a killed run's spool is drained by the next.
+them first. A run holds its folder's lock from start to end, so a killed run's spool is drained by the next. A run
+stopped by an expected error (a configuration error found as it starts, the fetching process lost) closes with
+its record saying so; a killed run's record is written by the drain that finishes it, ending where the run stopped.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from enrich.annotate import Enricher, load_enricher
 from ingest.sources import Source
-from mediamon.core.errors import WorkerLost
+from mediamon.core.errors import MediamonError, WorkerLost
 from mediamon.core.runs import EntryOutcome, RunReport
 from mediamon.core.settings import Settings
 from mediamon.flows.batches import batch_part, batch_path, folder_lock, read_json, read_jsonl, run_dir, write_stats
@@ -42,7 +44,7 @@ from mediamon.flows.feed_polling import (
 )
 from mediamon.flows.page_retry import retry_pages
 from mediamon.flows.run_report import finish_run, note_index_error
-from mediamon.flows.spool import claim, is_abandoned, run_folders
+from mediamon.flows.spool import claim, is_abandoned, note_end, run_folders
 from search.client import EsUnavailable
 
 LOG = logging.getLogger(__name__)
@@ -175,8 +177,9 @@ def _first_error(futures: list[Future[str]]) -> str | None:
 
 def drain_spool(settings: Settings, run_id: str, budget: int | None = None) -> dict:
     """Finish the entries earlier runs left in the spool, oldest run first, within `budget` entries; each of those
-    runs gets its record rewritten with the outcomes. Returns what was settled (`drained`, `drained_runs`) and how
-    many entries it took (`entries`); `index_error` when Elasticsearch was away."""
+    runs gets its record rewritten with the outcomes (its end stays its own; this run goes into its `drained_by`).
+    Returns what was settled (`drained`, `drained_runs`) and how many entries it took (`entries`); `index_error`
+    when Elasticsearch was away."""
     started = time.perf_counter()
     settled: Counter[str] = Counter()
     runs: list[str] = []
@@ -187,6 +190,7 @@ def drain_spool(settings: Settings, run_id: str, budget: int | None = None) -> d
         with claim(folder) as taken:
             if not taken:
                 continue
+            note_end(folder)
             earlier = read_json(folder / "run.json")["run_id"]
             plan_chunks(settings, earlier)
             chosen = chunks_within(pending_chunks(folder), None if budget is None else budget - used)
@@ -195,7 +199,7 @@ def drain_spool(settings: Settings, run_id: str, budget: int | None = None) -> d
             settled.update(_settled(folder, chosen))
             if not (folder / "stats" / "state.json").exists():
                 update_feed_states(settings, earlier)
-            finish_run(settings, earlier)
+            finish_run(settings, earlier, drained_by=run_id)
             runs.append(earlier)
     stats = {"seconds": seconds_since(started), "drained": dict(settled), "drained_runs": runs}
     write_stats(run_dir(settings, run_id), "drain", None, stats)
@@ -222,33 +226,49 @@ def run_once(
     `max_entries_per_run` in all (the rest wait in the spool). Feed states and the run record are written as in
     the DAG. One bad feed or page never stops the run; with Elasticsearch away, the report says why
     (`index_error`) and everything fetched waits in the spool. `progress` is told what is done of what: feeds
-    polled of the feeds, entries through the pipeline of this run's entries.
+    polled of the feeds, entries through the pipeline of this run's entries. An expected error that stops the run
+    (a configuration error, say, found when the enricher loads) is raised once the run's record says so.
     """
     run_id = new_run_id()
     folder = run_dir(settings, run_id)
     with folder_lock(folder, exclusive=True):
-        budget = settings.max_entries_per_run
-        batches = select_feeds(settings, run_id, sources, every_feed=True, owner="cli")
-        drained = drain_spool(settings, run_id, budget)
-        retry_pages(settings, run_id)
-        feeds, polled = sum(len(batch["feeds"]) for batch in batches), 0
-        for batch in batches:
-            fetch_feeds(settings, run_id, batch, conditional=False)
-            polled += len(batch["feeds"])
-            if progress:
-                progress("feeds polled", polled, feeds)
-        chunks = plan_chunks(settings, run_id, budget - drained["entries"], first=FIRST_CHUNK)
-        total, done = sum(sum(1 for _ in read_jsonl(Path(path))) for path in chunks), 0
-
-        def entries_done(count: int) -> None:
-            nonlocal done
-            done += count
-            if progress:
-                progress("entries", done, total)
-
-        pairs = [(run_id, path) for path in chunks]
-        index_error = process_chunks(settings, pairs, entries_done) or drained["index_error"]
-        if index_error:
-            note_index_error(settings, run_id, index_error)
-        update_feed_states(settings, run_id)
+        try:
+            _run_stages(settings, run_id, sources, progress)
+        except MediamonError as exc:
+            if (folder / "run.json").exists():  # a run stopped before it began has no record
+                finish_run(settings, run_id, error=" ".join(f"{exc.label}: {exc}".split()))
+            raise
         return finish_run(settings, run_id)
+
+
+def _run_stages(
+    settings: Settings,
+    run_id: str,
+    sources: Sequence[Source] | None,
+    progress: Callable[[str, int, int], None] | None,
+) -> None:
+    """`run_once`'s stages, up to its record: start, drain the spool, fetch pages again, poll, chunks, feed states."""
+    budget = settings.max_entries_per_run
+    batches = select_feeds(settings, run_id, sources, every_feed=True, owner="cli")
+    drained = drain_spool(settings, run_id, budget)
+    retry_pages(settings, run_id)
+    feeds, polled = sum(len(batch["feeds"]) for batch in batches), 0
+    for batch in batches:
+        fetch_feeds(settings, run_id, batch, conditional=False)
+        polled += len(batch["feeds"])
+        if progress:
+            progress("feeds polled", polled, feeds)
+    chunks = plan_chunks(settings, run_id, budget - drained["entries"], first=FIRST_CHUNK)
+    total, done = sum(sum(1 for _ in read_jsonl(Path(path))) for path in chunks), 0
+
+    def entries_done(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress:
+            progress("entries", done, total)
+
+    pairs = [(run_id, path) for path in chunks]
+    index_error = process_chunks(settings, pairs, entries_done) or drained["index_error"]
+    if index_error:
+        note_index_error(settings, run_id, index_error)
+    update_feed_states(settings, run_id)

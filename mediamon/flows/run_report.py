@@ -1,5 +1,11 @@
 """Closing a run: its record from the run's files, stored in the index, and its folder removed once nothing of it
-waits in the spool."""
+waits in the spool. While Elasticsearch is away the record waits in the folder too (`record.json`), where
+`mediamon runs` reads it, until a later run stores it.
+
+A run's record keeps its own start and end (and the error it stopped on, if any), kept in its `run.json`: a later
+run that drains its spool rewrites the counts, never the run's end, and adds itself to the record's `drained_by`
+(with `indexed_at` once nothing of the run is left in the spool).
+"""
 
 from __future__ import annotations
 
@@ -13,12 +19,14 @@ from elasticsearch import ApiError, TransportError
 
 from mediamon.core.runs import EntryOutcome, Outcome, RunReport
 from mediamon.core.settings import Settings
-from mediamon.flows.batches import read_json, read_jsonl, read_stats, run_dir, write_json, write_stats
+from mediamon.flows.batches import batches_root, read_json, read_jsonl, read_stats, run_dir, write_json, write_stats
 from mediamon.flows.feed_polling import run_polls
 from search.client import EsUnavailable, check_health, make_client
-from search.run_records import save_run
+from search.run_records import run_document, save_run
 
 LOG = logging.getLogger(__name__)
+# A closed run's record that the index has not got yet, in the run's folder.
+RECORD = "record.json"
 
 
 def run_outcomes(folder: Path) -> list[EntryOutcome]:
@@ -38,16 +46,18 @@ def note_index_error(settings: Settings, run_id: str, error: str) -> None:
 
 
 def run_report(settings: Settings, run_id: str) -> RunReport:
-    """What the run's files say it did so far."""
+    """What the run's files say it did so far (its `run.json` has its end: `finish_run`, `spool.note_end`)."""
     folder = run_dir(settings, run_id)
     run = read_json(folder / "run.json")
     report = RunReport(
         run_id=run_id,
         mode=run["mode"],
         started_at=datetime.fromisoformat(run["started_at"]),
-        ended_at=datetime.now(UTC),
+        ended_at=datetime.fromisoformat(run["ended_at"]),
         feeds={poll.feed_url: str(poll.status) for poll in run_polls(folder)},
         source_errors=run["source_errors"],
+        error=run.get("error"),
+        drained_by=run.get("drained_by", []),
     )
     for stats in read_stats(folder):
         stage = stats["stage"]
@@ -70,22 +80,68 @@ def run_report(settings: Settings, run_id: str) -> RunReport:
     return report
 
 
-def finish_run(settings: Settings, run_id: str) -> RunReport:
+def finish_run(
+    settings: Settings, run_id: str, *, drained_by: str | None = None, error: str | None = None
+) -> RunReport:
     """Store the run record and, when every entry it read has its outcome, remove the run's files; else keep
-    them as the spool that the next run finishes (the record then counts those entries as spooled)."""
+    them as the spool that later runs finish (the record then counts those entries as spooled). A record the
+    index cannot take now waits in the folder (`RECORD`) for the next run to store.
+
+    The run's own close sets its end, and the `error` it stopped on; a later run closing it after draining its
+    spool (`drained_by`, that run's id) keeps them, and sets `indexed_at` once nothing of the run is spooled."""
     folder = run_dir(settings, run_id)
+    write_json(folder / "run.json", _closing(read_json(folder / "run.json"), drained_by, error))
     report = run_report(settings, run_id)
+    report.indexed_at = datetime.now(UTC) if drained_by and not report.spooled else None
+    problem = _store(settings, report)
+    if problem is None and not report.spooled:
+        shutil.rmtree(folder)
+        return report
+    if problem is None:
+        (folder / RECORD).unlink(missing_ok=True)
+    else:
+        report.index_error, report.indexed_at = report.index_error or problem, None
+        write_json(folder / RECORD, run_document(report))
+    write_json(folder / "run.json", read_json(folder / "run.json") | {"closed": True})
+    kept = "stored" if problem is None else "kept in the spool"
+    LOG.warning("run %s: %d entries spooled, its record %s (%s)", run_id, report.spooled, kept, report.index_error)
+    return report
+
+
+def _closing(run: dict, drained_by: str | None, error: str | None) -> dict:
+    """A run's `run.json` as a close leaves it: the run's own close sets its end and error; a drain's adds itself."""
+    if drained_by is None:
+        return run | {"ended_at": datetime.now(UTC).isoformat(), "error": error}
+    return run | {"drained_by": list(dict.fromkeys([*run.get("drained_by", []), drained_by]))}
+
+
+def _store(settings: Settings, report: RunReport) -> str | None:
+    """Store the run record in the index; None when it is, else why not."""
     try:
         client = make_client(settings)
         check_health(client, settings.es_url)
         save_run(client, settings, report)
-        recorded = True
     except (EsUnavailable, ApiError, TransportError) as exc:
-        report.index_error = report.index_error or str(exc).splitlines()[0]
-        recorded = False
-    if recorded and not report.spooled:
-        shutil.rmtree(folder)
-    else:
-        write_json(folder / "run.json", read_json(folder / "run.json") | {"closed": True, "recorded": recorded})
-        LOG.warning("run %s: %d entries spooled for the next run (%s)", run_id, report.spooled, report.index_error)
-    return report
+        return str(exc).splitlines()[0]
+    return None
+
+
+def spooled_records(settings: Settings) -> list[dict]:
+    """The records of closed runs that the index has not got yet (it was away), from their folders in the spool."""
+    records = []
+    for path in batches_root(settings).glob(f"*/{RECORD}"):
+        try:
+            records.append(read_json(path))
+        except FileNotFoundError:  # a later run stored it and removed the folder meanwhile
+            continue
+    return records
+
+
+def newest_records(spooled: list[dict], indexed: list[dict], limit: int) -> list[dict]:
+    """The last `limit` runs, newest first, each once and marked `in_index`: from the spool when its record waits
+    there (newer than any the index has of it), else from the index. Read the spool before the index: a record
+    stored meanwhile is then shown as spooled, never missed."""
+    waiting = {record["run_id"] for record in spooled}
+    records = [record | {"in_index": False} for record in spooled]
+    records += [record | {"in_index": True} for record in indexed if record["run_id"] not in waiting]
+    return sorted(records, key=lambda record: datetime.fromisoformat(record["started_at"]), reverse=True)[:limit]

@@ -3,7 +3,8 @@
 A run's folder (`flows/batches.py`) holds its entries at each stage; the next run finishes them, oldest first,
 before its own (`flows/ingest_run.py:drain_spool`). A folder can be drained when its run closed it (its record is
 written, some entries wait), when a `mediamon run` that died left it (its lock is free), or when an Airflow run
-left it longer than `spool_stale_minutes` ago (its tasks hold the lock only while they work).
+left it longer than `spool_stale_minutes` ago (its tasks hold the lock only while they work). A closed run's
+record waits in its folder too while Elasticsearch is away (`flows/run_report.py`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,21 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mediamon.core.settings import Settings
 from mediamon.core.urls import article_id
-from mediamon.flows.batches import batch_part, batch_path, batches_root, folder_lock, read_json, read_jsonl, run_dir
+from mediamon.flows.batches import (
+    batch_part,
+    batch_path,
+    batches_root,
+    folder_lock,
+    read_json,
+    read_jsonl,
+    run_dir,
+    write_json,
+)
 
 
 def run_folders(settings: Settings, exclude: str | None = None) -> list[Path]:
@@ -29,7 +40,9 @@ def run_folders(settings: Settings, exclude: str | None = None) -> list[Path]:
 
 
 def _newest_change(folder: Path) -> float:
-    return max((path.stat().st_mtime for path in folder.rglob("*") if path.is_file()), default=0.0)
+    """When the run last wrote a file of its folder (its lock file aside: a drain's claim creates it when missing)."""
+    files = (path for path in folder.rglob("*") if path.is_file() and path.name != ".lock")
+    return max((path.stat().st_mtime for path in files), default=0.0)
 
 
 def is_abandoned(settings: Settings, folder: Path) -> bool:
@@ -38,6 +51,15 @@ def is_abandoned(settings: Settings, folder: Path) -> bool:
     if run.get("closed") or run.get("owner") == "cli":
         return True  # a live `mediamon run` holds the lock: `claim` says so
     return time.time() - _newest_change(folder) > settings.spool_stale_minutes * 60
+
+
+def note_end(folder: Path) -> None:
+    """Give a run that never closed (killed, or its DAG run stopped) the end it had, its folder's last change, before
+    a drain changes the folder; a closed run keeps the end it wrote."""
+    run = read_json(folder / "run.json")
+    if "ended_at" not in run:
+        ended = datetime.fromtimestamp(_newest_change(folder), UTC)
+        write_json(folder / "run.json", run | {"ended_at": ended.isoformat()})
 
 
 @contextmanager
