@@ -46,6 +46,9 @@ class Extraction:
     status: str
 
 
+NOTHING = Extraction("", "", None, (), None, None, None, None, None, "empty")
+
+
 def _published(value: str | None) -> datetime | date | None:
     """htmldate's date: an instant when it has an offset; else the day, since a time without one is local to a
     place we do not know (and a date alone reads as midnight)."""
@@ -105,11 +108,13 @@ def extract_body(tree: HtmlElement, url: str | None, title: str, first: str) -> 
 def extract_page(html: str | bytes, url: str | None = None) -> Extraction:
     """Extract title, body and metadata from one page; never raises on bad markup (status `empty` instead)."""
     tree = _tree(html)
-    doc = _bare(tree, url, favor_precision=True, fast=True) if tree is not None else None
-    if tree is not None and (doc is None or not stands_alone(doc)):
+    if tree is None:
+        return NOTHING
+    doc = _bare(tree, url, favor_precision=True, fast=True)
+    if doc is None or not stands_alone(doc):
         doc = _bare(tree, url, favor_precision=True) or _bare(tree, url, favor_recall=True)
-    if tree is None or doc is None:
-        return Extraction("", "", None, (), None, None, None, None, None, "empty")
+    if doc is None:
+        return NOTHING
     meta = page_metadata(tree, url)
     title = (meta.title or "").strip()
     body = extract_body(tree, url, title, doc.text or "")
