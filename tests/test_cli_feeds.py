@@ -92,8 +92,8 @@ def test_a_feed_listed_twice_is_named_with_the_source_it_is_polled_for(tmp_path)
     result = runner.invoke(app, ["feeds", "list", "--feeds", str(path)])
     assert result.exit_code == 0
     assert (
-        "warning https://wire.example/rss is listed by first, second: it is polled once, its articles are first's"
-    ) in " ".join(result.stdout.split())
+        "warning: https://wire.example/rss is listed by first, second: it is polled once, its articles are first's"
+    ) in " ".join(result.stderr.split())
     listed = json.loads(runner.invoke(app, ["feeds", "list", "--feeds", str(path), "--json"]).stdout)
     assert listed["warnings"] == [
         "https://wire.example/rss is listed by first, second: it is polled once, its articles are first's"

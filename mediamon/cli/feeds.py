@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from mediamon.cli.app import app
-from mediamon.cli.common import JsonFlag, console, healthy_client, say, when
+from mediamon.cli.common import JsonFlag, console, healthy_client, say, warn, when
 from mediamon.core.errors import UsageError
 from mediamon.core.settings import get_settings
 
@@ -48,7 +48,7 @@ def feeds_list(feeds: FeedsOption = None, as_json: JsonFlag = False) -> None:
         for error in loaded.errors:
             say(("bad source entry ", "yellow"), str(error))
         for line in shared:
-            say(("warning ", "yellow"), line)
+            warn(line)
     if loaded.errors:
         raise typer.Exit(code=3 if loaded.sources else 2)
 

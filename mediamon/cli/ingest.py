@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from mediamon.cli.app import app, report_error
-from mediamon.cli.common import JsonFlag, console, healthy_client, print_report, progress_bars, say, when
+from mediamon.cli.common import JsonFlag, console, healthy_client, print_report, progress_bars, say, warn, when
 from mediamon.core.errors import ConfigError, Interrupted, MediamonError, UsageError
 from mediamon.core.runs import RunReport
 from mediamon.core.settings import Settings, get_settings
@@ -37,7 +37,7 @@ def run(
         raise ConfigError(f"no feed to poll: {problem}")
     if not as_json:
         for line in loaded.shared_feeds():
-            say(("warning ", "yellow"), line)
+            warn(line)
     try:
         with progress_bars(as_json) as progress:
             report = run_once(settings, progress=progress)
