@@ -90,7 +90,8 @@ def finish_run(
     The run's own close sets its end, and the `error` it stopped on; a later run closing it after draining its
     spool (`drained_by`, that run's id) keeps them, and sets `indexed_at` once nothing of the run is spooled."""
     folder = run_dir(settings, run_id)
-    write_json(folder / "run.json", _closing(read_json(folder / "run.json"), drained_by, error))
+    run = _closing(read_json(folder / "run.json"), drained_by, error)
+    write_json(folder / "run.json", run)
     report = run_report(settings, run_id)
     report.indexed_at = datetime.now(UTC) if drained_by and not report.spooled else None
     problem = _store(settings, report)
@@ -102,7 +103,7 @@ def finish_run(
     else:
         report.index_error, report.indexed_at = report.index_error or problem, None
         write_json(folder / RECORD, run_document(report))
-    write_json(folder / "run.json", read_json(folder / "run.json") | {"closed": True})
+    write_json(folder / "run.json", run | {"closed": True})
     kept = "stored" if problem is None else "kept in the spool"
     LOG.warning("run %s: %d entries spooled, its record %s (%s)", run_id, report.spooled, kept, report.index_error)
     return report
