@@ -55,12 +55,14 @@ def mediamon_ingest() -> None:
 
     @task
     def drain_spool(run_id: str | None = None) -> dict:
-        """Finish the entries earlier runs left in the spool (within the run's entry budget)."""
+        """Finish the entries earlier runs left in the spool (within the run's entry budget). An expected error that
+        stops it (a configuration error, found as the enricher loads) fails the task and goes into the run's record."""
         from mediamon.core.settings import Settings
-        from mediamon.flows import ingest_run
+        from mediamon.flows import ingest_run, run_report
 
         settings = Settings()
-        return ingest_run.drain_spool(settings, run_id, settings.max_entries_per_run)
+        with run_report.stopping_the_run(settings, run_id):
+            return ingest_run.drain_spool(settings, run_id, settings.max_entries_per_run)
 
     @task
     def retry_pages(run_id: str | None = None) -> dict[str, int]:
@@ -133,7 +135,8 @@ def mediamon_ingest() -> None:
 
     @task(trigger_rule="all_done")
     def record_run(run_id: str | None = None) -> dict:
-        """Store the run record; its batch files go unless entries wait in the spool. Returns the run's counts."""
+        """Store the run record (with the error a stage stopped the run on); its batch files go unless entries wait
+        in the spool. Returns the run's counts."""
         from mediamon.core.settings import Settings
         from mediamon.flows import run_report
 

@@ -233,3 +233,25 @@ def test_debug_0_in_the_environment_means_no_debug(mediamon):
 def test_debug_shows_the_traceback(mediamon):
     code, _, err = mediamon("--debug", "similar", "--seed", "nope")
     assert code == 1 and "Traceback" in err and "UnknownSeed" in err
+
+
+@pytest.mark.parametrize("as_json", [[], ["--json"]])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path, as_json):
+    """`mediamon … | head -1`: exit code 0 and nothing on stderr, whether the reader leaves while the command is
+    still writing (more than a pipe holds) or before it wrote anything."""
+    sources = [{"id": f"s{n}", "name": f"Source {n}", "feeds": [f"https://s{n}.example/rss"]} for n in range(2000)]
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(json.dumps({"sources": sources}), encoding="utf-8")  # JSON is YAML
+    command = [sys.executable, "-c", "from mediamon.cli import entry_point; entry_point()", "feeds", "list", *as_json]
+    reading = subprocess.Popen([*command, "--feeds", str(feeds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reading.stdout.readline()
+    reading.stdout.close()
+    assert (reading.wait(timeout=120), reading.stderr.read()) == (0, b"")
+    reading.stderr.close()
+    gone, closed = os.pipe()
+    os.close(gone)
+    try:
+        done = subprocess.run(command, stdout=closed, stderr=subprocess.PIPE, timeout=120)  # the shipped feed list
+    finally:
+        os.close(closed)
+    assert (done.returncode, done.stderr) == (0, b"")

@@ -79,12 +79,16 @@ def test_a_run_made_while_the_index_is_away_shows_at_once_and_once_after_the_dra
     assert first.index_error and first.spooled == 3
 
     while_away = runs_command(monkeypatch, away, "--json")  # the index is still away: the spool is all there is
-    assert while_away.exit_code == 1 and "127.0.0.1:9 is unreachable" in while_away.stderr
-    (waiting,) = json.loads(while_away.stdout)
+    assert while_away.exit_code == 1 and while_away.stderr == ""  # one JSON object: the runs, the error, its code
+    shown = json.loads(while_away.stdout)
+    assert shown.keys() == {"runs", "error", "code"} and shown["code"] == 1
+    assert "127.0.0.1:9 is unreachable" in shown["error"] and shown["error"].endswith("wait in the spool are shown.")
+    (waiting,) = shown["runs"]
     assert waiting["run_id"] == first.run_id and waiting["in_index"] is False
     assert (waiting["entries"], waiting["spooled"], waiting["indexed"], waiting["reconciled"]) == (3, 3, 0, True)
     table = runs_command(monkeypatch, away)
     assert table.exit_code == 1 and first.run_id in table.stdout and "not yet in the index" in table.stdout
+    assert "127.0.0.1:9 is unreachable" in table.stderr
 
     back = runs_command(monkeypatch, up, "--json")  # the index is back, nothing drained yet
     assert back.exit_code == 0 and json.loads(back.stdout) == [waiting]

@@ -1,5 +1,6 @@
 """The `mediamon` app: its global options, and how an expected failure reaches the person: one line (or a JSON
-object with `--json`), no traceback unless `--debug` or `MEDIAMON_DEBUG`, and the error's exit code."""
+object with `--json`), no traceback unless `--debug` or `MEDIAMON_DEBUG`, and the error's exit code. A reader that
+stops reading (`| head`) ends a command quietly, with exit code 0."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import click
 import typer
@@ -35,22 +36,39 @@ TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 
 
 class MediamonGroup(TyperGroup):
-    """Runs a command; an expected failure becomes one line naming the problem and the fix."""
+    """Runs a command; an expected failure becomes one line naming the problem and the fix, and a reader that closed
+    standard output ends it quietly."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         ctx.meta["json"] = "--json" in args  # errors, too, are JSON then
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
-        as_json = ctx.meta.get("json", False)
+        try:
+            try:
+                return self._reporting(ctx)
+            finally:
+                sys.stdout.flush()  # what is still buffered meets a closed pipe here, not as the interpreter exits
+        except BrokenPipeError:
+            stdout_closed()
+
+    def _reporting(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except (MediamonError, ValidationError, SettingsError) as exc:
             if ctx.params.get("debug") or debug_wanted():
                 raise
             error = as_mediamon_error(exc)
-            report_error(error, as_json)
+            report_error(error, ctx.meta.get("json", False))
             raise typer.Exit(code=error.exit_code) from None
+
+
+def stdout_closed() -> NoReturn:
+    """End quietly, with exit code 0: the reader of standard output closed it (`| head`), and what is left to print
+    goes nowhere (https://docs.python.org/3/library/signal.html#note-on-sigpipe). Not 141, as for a process SIGPIPE
+    ends: a large write that the reader cuts short returns as if whole, so the same command could exit either way."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise typer.Exit(code=0)
 
 
 def debug_wanted() -> bool:
@@ -105,13 +123,18 @@ def warn_unknown_variables(command: click.Command) -> None:
         warn(f"{name} is no mediamon setting and is ignored{hint}")
 
 
+def json_error(error: MediamonError) -> dict[str, Any]:
+    """The error as `--json` gives it: `{"error": …, "code": …}`, alone or merged into what the command shows."""
+    return {"error": " ".join(str(error).split()), "code": error.exit_code}
+
+
 def report_error(error: MediamonError, as_json: bool) -> None:
     """The error as a person reads it: `error: …` (or `configuration error: …`) on stderr, or
     `{"error": …, "code": …}` on stdout with --json.
     Never read as rich markup: a message may hold brackets (a regex, a list)."""
     message = " ".join(str(error).split())
     if as_json:
-        print(json.dumps({"error": message, "code": error.exit_code}, ensure_ascii=False))
+        print(json.dumps(json_error(error), ensure_ascii=False))
     else:
         line = Text.assemble((f"{error.label}: ", "red"), message)
         Console(stderr=True, soft_wrap=True).print(line, highlight=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -26,11 +27,19 @@ if TYPE_CHECKING:
     from mediamon.core.runs import RunReport
     from search.ranked import RankedArticle
 
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """A reader that closed standard output ends the command as it does for `print`: in the app (`app.py`),
+        not with rich's own exit code."""
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
 # Tables as wide as they need when the output is no terminal (a pipe, a file, a cron mail), where rich would take 80
 # columns and cut every cell; COLUMNS, when set, still decides.
 PIPED_WIDTH = 200
 # Nothing printed is read as rich markup: titles, URLs and messages may hold brackets. Styles go through `say`.
-console = Console(
+console = _Console(
     markup=False,
     highlight=False,
     soft_wrap=True,

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mediamon.cli.app import app, report_error
+from mediamon.cli.app import app, json_error, report_error
 from mediamon.cli.common import JsonFlag, console, healthy_client, print_report, progress_bars, say, warn, when
 from mediamon.core.errors import ConfigError, Interrupted, MediamonError, UsageError
 from mediamon.core.runs import RunReport
@@ -47,8 +47,7 @@ def run(
         ) from None
     error = _run_error(report)
     if as_json:
-        failure = {"error": " ".join(str(error).split()), "code": error.exit_code} if error else {}
-        print(json.dumps(report.as_dict() | failure, ensure_ascii=False, indent=2))
+        print(json.dumps(report.as_dict() | (json_error(error) if error else {}), ensure_ascii=False, indent=2))
     else:
         print_report(report)
     if error:
@@ -162,7 +161,8 @@ def runs(limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] =
     """The last ingest runs: when, how long, feeds by status, and where every entry of their feeds went: indexed,
     duplicate, spooled (waiting for the next run) or failed. Those four add up to the entries. A run closed while
     Elasticsearch was away shows at once from its record in the spool (`in_index` false) until a later run stores
-    it; with Elasticsearch away, those runs alone are shown, and the exit code is 1."""
+    it; with Elasticsearch away, those runs alone are shown, and the exit code is 1 (with --json, one object:
+    `{"runs": […], "error": …, "code": 1}`)."""
     from mediamon.flows.run_report import newest_records, spooled_records
     from search.client import EsUnavailable
     from search.run_records import recent_runs
@@ -174,9 +174,14 @@ def runs(limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] =
     except EsUnavailable as exc:
         if not spooled:
             raise
-        _show_runs(newest_records(spooled, [], limit), as_json)
-        report_error(EsUnavailable(f"{exc} Only the runs whose records wait in the spool are shown."), as_json=False)
-        raise typer.Exit(code=exc.exit_code) from None
+        records = newest_records(spooled, [], limit)
+        error = EsUnavailable(f"{exc} Only the runs whose records wait in the spool are shown.")
+        if as_json:
+            print(json.dumps({"runs": records} | json_error(error), ensure_ascii=False, indent=2))
+        else:
+            _show_runs(records, as_json=False)
+            report_error(error, as_json=False)
+        raise typer.Exit(code=error.exit_code) from None
     _show_runs(newest_records(spooled, recent_runs(client, settings, limit), limit), as_json)
 
 

@@ -4,7 +4,8 @@ waits in the spool. While Elasticsearch is away the record waits in the folder t
 
 A run's record keeps its own start and end (and the error it stopped on, if any), kept in its `run.json`: a later
 run that drains its spool rewrites the counts, never the run's end, and adds itself to the record's `drained_by`
-(with `indexed_at` once nothing of the run is left in the spool).
+(with `indexed_at` once nothing of the run is left in the spool). In the DAG, where the stage that stops the run and
+the task that closes it are tasks apart, the error waits in the run's folder (`STOPPED`) for the close.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from __future__ import annotations
 import logging
 import shutil
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from elasticsearch import ApiError, TransportError
 
+from mediamon.core.errors import MediamonError
 from mediamon.core.runs import EntryOutcome, Outcome, RunReport
 from mediamon.core.settings import Settings
 from mediamon.flows.batches import batches_root, read_json, read_jsonl, read_stats, run_dir, write_json, write_stats
@@ -27,6 +31,8 @@ from search.run_records import run_document, save_run
 LOG = logging.getLogger(__name__)
 # A closed run's record that the index has not got yet, in the run's folder.
 RECORD = "record.json"
+# Why a stage stopped the run, in the run's folder until the run's close puts it in the record.
+STOPPED = "stopped.json"
 
 
 def run_outcomes(folder: Path) -> list[EntryOutcome]:
@@ -43,6 +49,25 @@ def indexed_in(outcomes_paths: list[str]) -> int:
 def note_index_error(settings: Settings, run_id: str, error: str) -> None:
     """Remember why indexing stopped in this run (its record says so)."""
     write_stats(run_dir(settings, run_id), "index-error", None, {"seconds": 0.0, "error": error})
+
+
+def stop_reason(exc: MediamonError) -> str:
+    """The line a run's record keeps of the error that stopped the run, e.g. `configuration error: …`."""
+    return " ".join(f"{exc.label}: {exc}".split())
+
+
+@contextmanager
+def stopping_the_run(settings: Settings, run_id: str) -> Iterator[None]:
+    """Around a stage the run cannot go on without, run in a task of its own (the DAG): an expected error it raises
+    is raised on, and noted in the run's folder for the run's close (`finish_run`) to record; an attempt that gets
+    through (a retry) takes back what an earlier one noted."""
+    note = run_dir(settings, run_id) / STOPPED
+    try:
+        yield
+    except MediamonError as exc:
+        write_json(note, {"error": stop_reason(exc)})
+        raise
+    note.unlink(missing_ok=True)
 
 
 def run_report(settings: Settings, run_id: str) -> RunReport:
@@ -87,10 +112,11 @@ def finish_run(
     them as the spool that later runs finish (the record then counts those entries as spooled). A record the
     index cannot take now waits in the folder (`RECORD`) for the next run to store.
 
-    The run's own close sets its end, and the `error` it stopped on; a later run closing it after draining its
-    spool (`drained_by`, that run's id) keeps them, and sets `indexed_at` once nothing of the run is spooled."""
+    The run's own close sets its end, and the `error` it stopped on (by default the one a stage noted:
+    `stopping_the_run`); a later run closing it after draining its spool (`drained_by`, that run's id) keeps them,
+    and sets `indexed_at` once nothing of the run is spooled."""
     folder = run_dir(settings, run_id)
-    run = _closing(read_json(folder / "run.json"), drained_by, error)
+    run = _closing(read_json(folder / "run.json"), drained_by, error or _noted_stop(folder))
     write_json(folder / "run.json", run)
     report = run_report(settings, run_id)
     report.indexed_at = datetime.now(UTC) if drained_by and not report.spooled else None
@@ -114,6 +140,12 @@ def _closing(run: dict, drained_by: str | None, error: str | None) -> dict:
     if drained_by is None:
         return run | {"ended_at": datetime.now(UTC).isoformat(), "error": error}
     return run | {"drained_by": list(dict.fromkeys([*run.get("drained_by", []), drained_by]))}
+
+
+def _noted_stop(folder: Path) -> str | None:
+    """The error a stage stopped the run on, as `stopping_the_run` noted it; None when none did."""
+    note = folder / STOPPED
+    return read_json(note)["error"] if note.exists() else None
 
 
 def _store(settings: Settings, report: RunReport) -> str | None:
