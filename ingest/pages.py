@@ -101,8 +101,9 @@ def article_from_page(
 
 
 def _kept(html: bytes) -> str:
-    """A page as the article keeps it, for re-extraction: gzip, then base64."""
-    return base64.b64encode(gzip.compress(html, compresslevel=RAW_HTML_LEVEL)).decode("ascii")
+    """A page as the article keeps it, for re-extraction: gzip (no time in its header, so the same page is kept the
+    same), then base64."""
+    return base64.b64encode(gzip.compress(html, compresslevel=RAW_HTML_LEVEL, mtime=0)).decode("ascii")
 
 
 def article_from_entry(

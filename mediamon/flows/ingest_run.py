@@ -11,16 +11,12 @@ its record saying so; a killed run's record is written by the drain that finishe
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import multiprocessing
-import os
-import signal
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import cache
 from pathlib import Path
@@ -31,7 +27,7 @@ from mediamon.core.errors import MediamonError, WorkerLost
 from mediamon.core.runs import EntryOutcome, RunReport
 from mediamon.core.settings import Settings
 from mediamon.flows.batches import batch_part, batch_path, folder_lock, read_json, read_jsonl, run_dir, write_stats
-from mediamon.flows.chunks import enrich_chunk, fetch_chunk, index_chunk, is_enriched
+from mediamon.flows.chunks import enrich_chunk, index_chunk, is_enriched
 from mediamon.flows.feed_polling import (
     chunks_within,
     fetch_feeds,
@@ -43,8 +39,9 @@ from mediamon.flows.feed_polling import (
     update_feed_states,
 )
 from mediamon.flows.page_retry import retry_pages
-from mediamon.flows.run_report import finish_run, note_index_error
+from mediamon.flows.run_report import finish_run, note_index_error, stop_reason
 from mediamon.flows.spool import claim, is_abandoned, note_end, run_folders
+from mediamon.flows.workers import fetch_in_worker, fetching_pool
 from search.client import EsUnavailable
 
 LOG = logging.getLogger(__name__)
@@ -56,29 +53,6 @@ ENRICH_AHEAD = 2
 # A run's first chunk, in entries (the next ones double up to `stream_batch_size`): enrichment starts once these
 # few pages are in, not a whole chunk of them. The DAG keeps whole chunks: each of its tasks loads the model anew.
 FIRST_CHUNK = 32
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """Linux: this worker is killed when the process that started it dies (even by SIGKILL), never orphaned."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() == 1:  # the parent died before the request took hold
-        os._exit(1)
-
-
-def _stop_now(signum: int, _frame: object) -> None:
-    os._exit(128 + signum)
-
-
-def start_fetch_worker() -> None:
-    """The fetching process's start: it dies with its parent, and Ctrl-C (sent to the whole process group) ends it
-    at once, without a traceback, idle or at work. Ending is safe: its files are written whole or not at all, so
-    the chunk it was on is fetched again by the next run. Otherwise it would finish that chunk, and the next one
-    already handed to it, before the run could stop (minutes when their hosts are down and every page retries)."""
-    _die_with_parent()
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a run in the background ignores Ctrl-C, and so do we
-        signal.signal(signal.SIGINT, _stop_now)
 
 
 def process_chunks(
@@ -98,9 +72,8 @@ def process_chunks(
         return None
     enricher = _shared_loader(settings)
     index_error: str | None = None
-    spawn = multiprocessing.get_context("spawn")
     with (
-        ProcessPoolExecutor(1, mp_context=spawn, initializer=start_fetch_worker) as fetching,
+        fetching_pool(settings) as fetching,
         ThreadPoolExecutor(ENRICH_AHEAD, thread_name_prefix="enrich-chunks") as enriching,
         ThreadPoolExecutor(1, thread_name_prefix="index-chunks") as indexing,
     ):
@@ -111,7 +84,7 @@ def process_chunks(
 
         def fetch_next() -> None:
             run_id, path = waiting.popleft()
-            fetched.append((run_id, path, fetching.submit(fetch_chunk, settings, run_id, path)))
+            fetched.append((run_id, path, fetching.submit(fetch_in_worker, settings, run_id, path)))
 
         def enrich_next() -> None:
             run_id, path, future = fetched.popleft()
@@ -139,8 +112,8 @@ def process_chunks(
                 index_error = index_error or _error_of(future)
         except BrokenProcessPool as exc:
             raise WorkerLost(
-                "the page-fetching process ended abruptly (killed, or out of memory?); the entries this run polled"
-                " wait in the spool, and the next `mediamon run` finishes them"
+                "a page-fetching or page-extracting process ended abruptly (killed, or out of memory?); the entries"
+                " this run polled wait in the spool, and the next `mediamon run` finishes them"
             ) from exc
         finally:
             for _, _, future in [*fetched, *enriched]:
@@ -236,7 +209,7 @@ def run_once(
             _run_stages(settings, run_id, sources, progress)
         except MediamonError as exc:
             if (folder / "run.json").exists():  # a run stopped before it began has no record
-                finish_run(settings, run_id, error=" ".join(f"{exc.label}: {exc}".split()))
+                finish_run(settings, run_id, error=stop_reason(exc))
             raise
         return finish_run(settings, run_id)
 
