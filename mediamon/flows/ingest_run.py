@@ -59,14 +59,14 @@ def process_chunks(
     settings: Settings, chunks: Sequence[tuple[str, str]], progress: Callable[[int], None] | None = None
 ) -> str | None:
     """Take chunks `(run_id, chunk file)` through fetch → enrich → index, each from where it stopped, overlapped:
-    another process fetches and extracts, `FETCH_AHEAD` chunks ahead (apart, so its threads never hold up the model
-    on the GIL); two threads enrich, `ENRICH_AHEAD` chunks at once (the model loads while the first chunk is
-    fetched); a thread indexes, in the chunks' order.
+    another process fetches, `FETCH_AHEAD` chunks ahead (apart, so its threads never hold up the model on the GIL),
+    and hands the pages to its own extraction processes (`flows/workers.py`); two threads enrich, `ENRICH_AHEAD`
+    chunks at once (the model loads while the first chunk is fetched); a thread indexes, in the chunks' order.
 
     Returns why indexing stopped (Elasticsearch away), or None: from the first chunk that could not be indexed on,
     the chunks stay in the spool, still fetched and enriched, so nothing fetched is lost. `progress` is called with
-    each chunk's number of entries once it is enriched. Raises WorkerLost when the fetching process dies (its chunks
-    stay in the spool too).
+    each chunk's number of entries once it is enriched. Raises WorkerLost when the fetching process or one of its
+    extraction processes dies (its chunks stay in the spool too).
     """
     if not chunks:
         return None
