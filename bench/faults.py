@@ -32,7 +32,7 @@ from rich.table import Table
 from mediamon.core.settings import Settings, get_settings
 from mediamon.core.urls import canonical_url
 from mediamon.dev.drill_site import DrillSite, drill_site
-from mediamon.dev.faults import EsGate, alive, descendants, es_gate, extract_workers, kill_hard, wait_until
+from mediamon.dev.faults import EsGate, alive, descendants, es_gate, kill_hard, wait_until
 from mediamon.flows.batches import batches_root
 from mediamon.flows.spool import run_folders, unsettled_entries
 from search.client import make_client
@@ -121,18 +121,6 @@ class Drill:
         self.runs.append(-9)
         if not wait_until(lambda: not any(alive(pid) for pid in workers), timeout=15):
             raise RuntimeError(f"{self.name}: processes left after a kill in the {stage} stage")
-
-    def run_losing_its_extractor(self) -> None:
-        """Start a run, SIGKILL its page-extracting process once it has one, and check that the run ends, leaving
-        no process."""
-        process = self.start("run", "--feeds", str(self.feeds_file()))
-        if not wait_until(lambda: bool(extract_workers(process.pid)), timeout=300):
-            raise RuntimeError(f"{self.name}: the run never started extracting")
-        workers = descendants(process.pid)
-        kill_hard(extract_workers(process.pid)[0])
-        self.runs.append(process.wait(timeout=120))
-        if not wait_until(lambda: not any(alive(pid) for pid in workers), timeout=15):
-            raise RuntimeError(f"{self.name}: processes left after its extracting process was killed")
 
 
 @dataclass(frozen=True)
@@ -223,14 +211,6 @@ def killer(stage: str) -> Callable[[Drill], None]:
     return killed
 
 
-def extractor_killed(d: Drill) -> None:
-    d.list(list(range(12)))
-    d.site.page_delay = 0.5
-    d.run_losing_its_extractor()
-    d.site.page_delay = 0.0
-    d.run()
-
-
 def pages_gone_then_back(d: Drill) -> None:
     d.list(list(range(8)))
     d.site.missing = {1, 4, 6}
@@ -284,7 +264,6 @@ SCENARIOS: dict[str, Callable[[Drill], None]] = {
     "SIGKILL while fetching": killer("fetch"),
     "SIGKILL while enriching": killer("enrich"),
     "SIGKILL while indexing": killer("index"),
-    "SIGKILL to the page-extracting process": extractor_killed,
     "pages 404, then back": pages_gone_then_back,
     "import: year, month, day, bad, future dates": partial_dates_imported,
     "three round-ups under one headline": recurring_headlines,

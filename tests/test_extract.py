@@ -206,3 +206,15 @@ def test_extraction_report_is_json_ready_with_language():
     russian = (PAGES_DIR / "russian-read-also.html").read_bytes()
     assert extraction_report(russian, None)["language"] == "ru"
     assert extraction_report(b"", None)["extraction_status"] == "empty"
+
+
+def test_a_kept_page_is_gzip_without_a_time_so_the_same_page_is_kept_the_same():
+    import base64
+    import gzip
+
+    from ingest.pages import _kept
+
+    html = b"<html><body><p>Protest in Minsk.</p></body></html>"
+    kept = base64.b64decode(_kept(html))
+    assert kept[4:8] == b"\0\0\0\0"  # the header's modification time, else the second it was kept
+    assert gzip.decompress(kept) == html

@@ -23,7 +23,6 @@ from mediamon.dev.faults import (
     cli_command,
     descendants,
     es_gate,
-    extract_workers,
     fetch_worker,
     kill_hard,
     wait_until,
@@ -217,63 +216,12 @@ def test_a_run_whose_fetching_process_is_killed_says_so_in_one_line_and_the_next
     assert run.wait(timeout=60) == 1, log.read_text(encoding="utf-8")
     said = log.read_text(encoding="utf-8")
     assert "Traceback" not in said
-    assert said.strip().splitlines()[-1].startswith("error: a page-fetching or page-extracting process ended abruptly")
+    assert said.strip().splitlines()[-1].startswith("error: the page-fetching process ended abruptly")
     site.page_delay = 0.0
     final = mediamon(["run", "--feeds", str(feeds), "--json"], env, tmp_path / "final.log")
     assert final.wait(timeout=600) == 0, (tmp_path / "final.log").read_text()
     assert sorted(urls_indexed(es, run_settings)) == sorted(canonical_url(site.link(n)) for n in range(9))
     assert not [f for f in batches_root(run_settings).iterdir() if (f / "run.json").exists()]  # the spool is empty
-
-
-def test_a_run_whose_extracting_process_is_killed_says_so_in_one_line_and_leaves_no_process(
-    settings, es, site, tmp_path
-):
-    site.listed, site.page_delay = list(range(9)), 1.0  # the pages come one by one: the extraction has work
-    feeds = tmp_path / "feeds.yaml"
-    feeds.write_text(yaml.safe_dump({"sources": [site.source().model_dump(mode="json")]}), encoding="utf-8")
-    run_settings = local(settings, tmp_path, "extractor-lost", stream_batch_size=3)
-    env, log = cli_env(run_settings), tmp_path / "lost.log"
-    run = mediamon(["run", "--feeds", str(feeds)], env, log, start_new_session=True)
-    assert wait_until(lambda: extract_workers(run.pid), 300), "the run never started extracting"
-    everyone = descendants(run.pid)
-    (extracting,) = extract_workers(run.pid)
-    kill_hard(extracting)
-    assert run.wait(timeout=60) == 1, log.read_text(encoding="utf-8")
-    said = log.read_text(encoding="utf-8")
-    assert "Traceback" not in said
-    assert said.strip().splitlines()[-1].startswith("error: a page-fetching or page-extracting process ended abruptly")
-    assert wait_until(lambda: not any(alive(pid) for pid in everyone), timeout=15), "processes left"
-    site.page_delay = 0.0
-    final = mediamon(["run", "--feeds", str(feeds), "--json"], env, tmp_path / "final.log")
-    assert final.wait(timeout=600) == 0, (tmp_path / "final.log").read_text()
-    assert sorted(urls_indexed(es, run_settings)) == sorted(canonical_url(site.link(n)) for n in range(9))
-    assert not [f for f in batches_root(run_settings).iterdir() if (f / "run.json").exists()]  # the spool is empty
-
-
-def test_pages_extracted_in_processes_of_their_own_make_the_same_articles(settings, site, tmp_path):
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from mediamon.flows.chunks import fetch_chunk
-
-    run_settings = local(settings, tmp_path, "extracted-apart")
-    site.listed, site.missing, site.canonical = list(range(6)), {4}, {2: "https://example.org/elsewhere/2"}
-    run_id = new_run_id()
-    for batch in select_feeds(run_settings, run_id, [site.source()], every_feed=True):
-        fetch_feeds(run_settings, run_id, batch, conditional=False)
-    (chunk,) = plan_chunks(run_settings, run_id)
-
-    def articles(extracting: ProcessPoolExecutor | None) -> dict[str, dict]:
-        path = Path(fetch_chunk(run_settings, run_id, chunk, extracting))
-        rows = list(read_jsonl(path))
-        path.unlink()
-        return {row["entry"]["url"]: row["article"] | {"fetched_at": None, "next_retry_at": None} for row in rows}
-
-    here = articles(None)
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as extracting:
-        apart = articles(extracting)
-    assert apart == here and len(here) == 6
-    assert here[site.link(4)]["access"] == "failed" and here[site.link(1)]["access"] == "full"
 
 
 def test_a_run_in_the_background_of_a_script_ignores_ctrl_c_and_so_does_its_fetching_process(

@@ -75,7 +75,6 @@ class Settings(BaseSettings):
     max_page_bytes: int = 10_000_000
     allow_hosts: list[str] = Field(default_factory=list)
     fetch_concurrency: int = 16  # worker threads of Fetcher.fetch_many
-    extract_processes: int = Field(1, ge=0)  # beside a run's page fetcher, extracting its pages (0: it extracts)
     stream_batch_size: int = 256  # entries per chunk: what a mapped fetch/enrich/index task (or `run_once`) takes
     host_concurrency: int = 2  # requests in flight to one host at a time
     host_min_interval: float = 0.5  # seconds between the starts of two requests to one host

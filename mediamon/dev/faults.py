@@ -150,28 +150,15 @@ def cli_command(*args: str, ctrl_c: Literal["stops", "ignored"] = "stops") -> li
     return [sys.executable, "-c", script + "entry_point()", *args]
 
 
-def _spawned(pid: int) -> list[int]:
-    """The worker processes `pid` started itself (by multiprocessing's spawn), read from /proc."""
-    spawned = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            if parent == pid and b"spawn_main" in (stat.parent / "cmdline").read_bytes():
-                spawned.append(int(stat.parent.name))
-        except OSError:
-            continue
-    return spawned
-
-
 def fetch_worker(pid: int) -> int | None:
     """The page-fetching process of the run `pid`, None while it has none."""
-    return next(iter(_spawned(pid)), None)
-
-
-def extract_workers(pid: int) -> list[int]:
-    """The page-extracting processes of the run `pid` (its fetching process's own), none before its first page."""
-    fetching = fetch_worker(pid)
-    return _spawned(fetching) if fetching else []
+    for child in descendants(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return child
+        except OSError:
+            continue
+    return None
 
 
 def kill_hard(pid: int) -> None:

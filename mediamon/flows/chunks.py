@@ -12,19 +12,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
-from contextlib import closing
 from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import Path
 
 from elasticsearch import ApiError, TransportError
 
 from enrich.annotate import Enricher, annotate, load_enricher
-from ingest.fetch import Fetcher, FetchResult
+from ingest.fetch import Fetcher
 from ingest.pages import article_from_entry, article_from_page, page_access
-from ingest.sources import Source
 from mediamon.core.records import Article, Enrichment, FeedEntry
 from mediamon.core.runs import DuplicateRule, EntryOutcome, Outcome
 from mediamon.core.settings import Settings
@@ -65,10 +61,9 @@ def retry_at(settings: Settings, retries: int, now: datetime) -> datetime | None
     return now + timedelta(minutes=settings.page_retry_minutes * 2**retries)
 
 
-def fetch_chunk(settings: Settings, run_id: str, chunk_path: str, extracting: Executor | None = None) -> str:
+def fetch_chunk(settings: Settings, run_id: str, chunk_path: str) -> str:
     """Fetch and extract the pages of one chunk of entries; returns the articles file (rows: entry and article,
-    or entry and failure). `extracting` (processes of their own) extracts the pages while the next ones are
-    fetched; without it they are extracted here, between fetches."""
+    or entry and failure)."""
     output = _output(chunk_path, "articles")
     if output.exists():
         return str(output)
@@ -76,45 +71,32 @@ def fetch_chunk(settings: Settings, run_id: str, chunk_path: str, extracting: Ex
     entries = [from_json(FeedEntry, row) for row in read_jsonl(Path(chunk_path))]
     sources = run_sources(run_dir(settings, run_id))
     by_url = {entry.url: entry for entry in entries}
-    read = partial(page_article, keep_raw=settings.keep_raw_html, skew=timedelta(hours=settings.future_skew_hours))
-    submit = extracting.submit if extracting else _at_once
-    with Fetcher(settings) as fetcher, closing(fetcher.fetch_many(list(by_url), kind="page")) as pages:
-        futures = []  # the pages are closed before the fetcher, should extraction fail: no fetch outlives it
-        for page in pages:
-            entry = by_url[page.requested_url]
-            futures.append((entry, submit(read, entry, page, sources[entry.source_id])))
+    skew = timedelta(hours=settings.future_skew_hours)
     rows = []
-    for entry, future in futures:
-        article = future.result()
-        retry = retry_at(settings, 0, article.fetched_at) if article.access != "full" else None
-        article = replace(article, ingest_run=run_id, next_retry_at=retry)
-        rows.append({"entry": to_json(entry), "article": to_json(article)})
+    with Fetcher(settings) as fetcher:
+        for page in fetcher.fetch_many(list(by_url), kind="page"):
+            entry = by_url[page.requested_url]
+            source = sources[entry.source_id]
+            try:
+                if page.ok:
+                    article = article_from_page(entry, page, source, settings.keep_raw_html, future_skew=skew)
+                else:
+                    reason = f"{page.status}: {page.error}"
+                    article = article_from_entry(
+                        entry, source, page_access(page), reason, page.fetched_at, future_skew=skew
+                    )
+                    LOG.warning("page %r not read (%s): stored from its feed entry", entry.url, reason)
+            except Exception as exc:  # one bad page never stops a run: it is stored from its feed entry
+                reason = f"extraction failed: {exc.__class__.__name__}: {exc}"
+                LOG.warning("page %r: %s", entry.url, reason)
+                article = article_from_entry(entry, source, "failed", reason, page.fetched_at, future_skew=skew)
+            retry = retry_at(settings, 0, page.fetched_at) if article.access != "full" else None
+            article = replace(article, ingest_run=run_id, next_retry_at=retry)
+            rows.append({"entry": to_json(entry), "article": to_json(article)})
     write_jsonl(output, rows)
     fetched = sum(1 for row in rows if row["article"]["access"] == "full")
     _stats(output, "articles", {"seconds": seconds_since(started), "fetched": fetched})
     return str(output)
-
-
-def page_article(entry: FeedEntry, page: FetchResult, source: Source, *, keep_raw: bool, skew: timedelta) -> Article:
-    """The article of one fetched entry: extracted from its page, or, when the page could not be read or its
-    extraction failed, stored from its feed entry (one bad page never stops a run)."""
-    try:
-        if page.ok:
-            return article_from_page(entry, page, source, keep_raw, future_skew=skew)
-        reason = f"{page.status}: {page.error}"
-        LOG.warning("page %r not read (%s): stored from its feed entry", entry.url, reason)
-        return article_from_entry(entry, source, page_access(page), reason, page.fetched_at, future_skew=skew)
-    except Exception as exc:
-        reason = f"extraction failed: {exc.__class__.__name__}: {exc}"
-        LOG.warning("page %r: %s", entry.url, reason)
-        return article_from_entry(entry, source, "failed", reason, page.fetched_at, future_skew=skew)
-
-
-def _at_once(function: Callable[..., Article], *args: object) -> Future[Article]:
-    """`function(*args)` called here and now, as a finished future."""
-    future: Future[Article] = Future()
-    future.set_result(function(*args))
-    return future
 
 
 def _annotate_each(articles: list[Article], enricher: Enricher) -> list[Enrichment | str]:

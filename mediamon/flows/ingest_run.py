@@ -11,12 +11,16 @@ its record saying so; a killed run's record is written by the drain that finishe
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import multiprocessing
+import os
+import signal
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import cache
 from pathlib import Path
@@ -27,7 +31,7 @@ from mediamon.core.errors import MediamonError, WorkerLost
 from mediamon.core.runs import EntryOutcome, RunReport
 from mediamon.core.settings import Settings
 from mediamon.flows.batches import batch_part, batch_path, folder_lock, read_json, read_jsonl, run_dir, write_stats
-from mediamon.flows.chunks import enrich_chunk, index_chunk, is_enriched
+from mediamon.flows.chunks import enrich_chunk, fetch_chunk, index_chunk, is_enriched
 from mediamon.flows.feed_polling import (
     chunks_within,
     fetch_feeds,
@@ -41,7 +45,6 @@ from mediamon.flows.feed_polling import (
 from mediamon.flows.page_retry import retry_pages
 from mediamon.flows.run_report import finish_run, note_index_error, stop_reason
 from mediamon.flows.spool import claim, is_abandoned, note_end, run_folders
-from mediamon.flows.workers import fetch_in_worker, fetching_pool
 from search.client import EsUnavailable
 
 LOG = logging.getLogger(__name__)
@@ -53,27 +56,51 @@ ENRICH_AHEAD = 2
 # A run's first chunk, in entries (the next ones double up to `stream_batch_size`): enrichment starts once these
 # few pages are in, not a whole chunk of them. The DAG keeps whole chunks: each of its tasks loads the model anew.
 FIRST_CHUNK = 32
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: this worker is killed when the process that started it dies (even by SIGKILL), never orphaned."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before the request took hold
+        os._exit(1)
+
+
+def _stop_now(signum: int, _frame: object) -> None:
+    os._exit(128 + signum)
+
+
+def start_fetch_worker() -> None:
+    """The fetching process's start: it dies with its parent, and Ctrl-C (sent to the whole process group) ends it
+    at once, without a traceback, idle or at work. Ending is safe: its files are written whole or not at all, so
+    the chunk it was on is fetched again by the next run. Otherwise it would finish that chunk, and the next one
+    already handed to it, before the run could stop (minutes when their hosts are down and every page retries)."""
+    _die_with_parent()
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a run in the background ignores Ctrl-C, and so do we
+        signal.signal(signal.SIGINT, _stop_now)
 
 
 def process_chunks(
     settings: Settings, chunks: Sequence[tuple[str, str]], progress: Callable[[int], None] | None = None
 ) -> str | None:
     """Take chunks `(run_id, chunk file)` through fetch → enrich → index, each from where it stopped, overlapped:
-    another process fetches, `FETCH_AHEAD` chunks ahead (apart, so its threads never hold up the model on the GIL),
-    and hands the pages to its own extraction processes (`flows/workers.py`); two threads enrich, `ENRICH_AHEAD`
-    chunks at once (the model loads while the first chunk is fetched); a thread indexes, in the chunks' order.
+    another process fetches and extracts, `FETCH_AHEAD` chunks ahead (apart, so its threads never hold up the model
+    on the GIL); two threads enrich, `ENRICH_AHEAD` chunks at once (the model loads while the first chunk is
+    fetched); a thread indexes, in the chunks' order.
 
     Returns why indexing stopped (Elasticsearch away), or None: from the first chunk that could not be indexed on,
     the chunks stay in the spool, still fetched and enriched, so nothing fetched is lost. `progress` is called with
-    each chunk's number of entries once it is enriched. Raises WorkerLost when the fetching process or one of its
-    extraction processes dies (its chunks stay in the spool too).
+    each chunk's number of entries once it is enriched. Raises WorkerLost when the fetching process dies (its chunks
+    stay in the spool too).
     """
     if not chunks:
         return None
     enricher = _shared_loader(settings)
     index_error: str | None = None
+    spawn = multiprocessing.get_context("spawn")
     with (
-        fetching_pool(settings) as fetching,
+        ProcessPoolExecutor(1, mp_context=spawn, initializer=start_fetch_worker) as fetching,
         ThreadPoolExecutor(ENRICH_AHEAD, thread_name_prefix="enrich-chunks") as enriching,
         ThreadPoolExecutor(1, thread_name_prefix="index-chunks") as indexing,
     ):
@@ -84,7 +111,7 @@ def process_chunks(
 
         def fetch_next() -> None:
             run_id, path = waiting.popleft()
-            fetched.append((run_id, path, fetching.submit(fetch_in_worker, settings, run_id, path)))
+            fetched.append((run_id, path, fetching.submit(fetch_chunk, settings, run_id, path)))
 
         def enrich_next() -> None:
             run_id, path, future = fetched.popleft()
@@ -112,8 +139,8 @@ def process_chunks(
                 index_error = index_error or _error_of(future)
         except BrokenProcessPool as exc:
             raise WorkerLost(
-                "a page-fetching or page-extracting process ended abruptly (killed, or out of memory?); the entries"
-                " this run polled wait in the spool, and the next `mediamon run` finishes them"
+                "the page-fetching process ended abruptly (killed, or out of memory?); the entries this run polled"
+                " wait in the spool, and the next `mediamon run` finishes them"
             ) from exc
         finally:
             for _, _, future in [*fetched, *enriched]:
