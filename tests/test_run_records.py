@@ -160,3 +160,34 @@ def test_a_run_stopped_by_a_configuration_error_records_it_at_once_with_its_own_
     assert records[stopped["run_id"]] == stopped
     assert records[first.run_id]["indexed"] == 4 and records[first.run_id]["spooled"] == 0
     assert sorted(urls_indexed(es, up)) == sorted(canonical_url(site.link(n)) for n in range(1, 5))
+
+
+def test_a_run_not_closed_yet_shows_what_it_did_so_far_running_then_stopped(settings, es, site, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from mediamon.flows.batches import read_json, run_dir, write_json
+
+    up = local(settings, tmp_path, "open")
+    site.listed = [1, 2]
+    begun = new_run_id()  # a `mediamon run` of this process, its feed polled, nothing fetched yet
+    for batch in select_feeds(up, begun, [site.source()], every_feed=True, owner="cli"):
+        fetch_feeds(up, begun, batch, conditional=False)
+
+    (running,) = json.loads(runs_command(monkeypatch, up, "--json").stdout)
+    assert (running["run_id"], running["state"], running["in_index"]) == (begun, "running", False)
+    assert (running["entries"], running["spooled"], running["ended_at"], running["reconciled"]) == (2, 2, None, True)
+    assert "running now" in runs_command(monkeypatch, up).stdout
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    run_file = run_dir(up, begun) / "run.json"
+    write_json(run_file, read_json(run_file) | {"pid": int(gone.stdout)})  # its process ended, as a kill leaves it
+    (stopped,) = json.loads(runs_command(monkeypatch, up, "--json").stdout)
+    assert stopped == running | {"state": "stopped"}
+    assert "stopped before its end: the next run finishes its entries" in runs_command(monkeypatch, up).stdout
+
+    later = run_once(up, [site.source()])
+    assert later.drained_runs == [begun]
+    shown = {record["run_id"]: record for record in json.loads(runs_command(monkeypatch, up, "--json").stdout)}
+    assert shown.keys() == {begun, later.run_id}  # each once, from the index now
+    assert "state" not in shown[begun] and shown[begun]["in_index"] and shown[begun]["indexed"] == 2

@@ -162,13 +162,14 @@ def runs(limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000)] =
     duplicate, spooled (waiting for the next run) or failed. Those four add up to the entries. A run closed while
     Elasticsearch was away shows at once from its record in the spool (`in_index` false) until a later run stores
     it; with Elasticsearch away, those runs alone are shown, and the exit code is 1 (with --json, one object:
-    `{"runs": […], "error": …, "code": 1}`)."""
-    from mediamon.flows.run_report import newest_records, spooled_records
+    `{"runs": […], "error": …, "code": 1}`). A run not closed yet shows what it did so far, with its `state`:
+    `running`, or `stopped` before its end (killed), its entries waiting for the next run."""
+    from mediamon.flows.run_report import newest_records, open_records, spooled_records
     from search.client import EsUnavailable
     from search.run_records import recent_runs
 
     settings = get_settings()
-    spooled = spooled_records(settings)  # before the index: a record a drain stores meanwhile is still shown
+    spooled = spooled_records(settings) + open_records(settings)  # before the index: none is missed meanwhile
     try:
         client = healthy_client(settings)
     except EsUnavailable as exc:
@@ -215,9 +216,13 @@ def _show_runs(records: list[dict], as_json: bool) -> None:
 
 
 def _run_note(record: dict) -> str:
-    """What the table says of a run that did not end plainly: its record still in the spool, the error it stopped
-    on, the later runs that drained its spool (and when nothing of it was left there)."""
-    notes = [] if record["in_index"] else ["record in the spool, not yet in the index"]
+    """What the table says of a run that did not end plainly: still running or stopped before its end, its record
+    still in the spool, the error it stopped on, the later runs that drained its spool (and when nothing of it was
+    left there)."""
+    notes = {
+        "running": ["running now"],
+        "stopped": ["stopped before its end: the next run finishes its entries"],
+    }.get(record.get("state", ""), [] if record["in_index"] else ["record in the spool, not yet in the index"])
     if record.get("error"):
         notes.append(f"stopped: {record['error']}")
     if record.get("drained_by"):

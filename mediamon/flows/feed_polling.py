@@ -8,6 +8,8 @@ an outcome or in a batch of new entries.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 import uuid
 from collections import Counter, deque
@@ -144,7 +146,8 @@ def select_feeds(
             "started_at": begun,
             "source_errors": source_errors,
             "sources": [source.model_dump(mode="json") for source in sources],
-        },
+        }
+        | ({"host": socket.gethostname(), "pid": os.getpid()} if owner == "cli" else {}),  # `spool.is_running`
     )
     batches = batch_feeds(due, settings.feed_batch_size)
     write_stats(folder, "select", None, {"seconds": seconds_since(started), "feeds": len(urls), "due": len(due)})

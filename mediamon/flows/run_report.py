@@ -25,6 +25,7 @@ from mediamon.core.runs import EntryOutcome, Outcome, RunReport
 from mediamon.core.settings import Settings
 from mediamon.flows.batches import batches_root, read_json, read_jsonl, read_stats, run_dir, write_json, write_stats
 from mediamon.flows.feed_polling import run_polls
+from mediamon.flows.spool import is_running
 from search.client import EsUnavailable, check_health, make_client
 from search.run_records import run_document, save_run
 
@@ -78,7 +79,7 @@ def run_report(settings: Settings, run_id: str) -> RunReport:
         run_id=run_id,
         mode=run["mode"],
         started_at=datetime.fromisoformat(run["started_at"]),
-        ended_at=datetime.fromisoformat(run["ended_at"]),
+        ended_at=datetime.fromisoformat(run["ended_at"]) if "ended_at" in run else None,  # None: not over
         feeds={poll.feed_url: str(poll.status) for poll in run_polls(folder)},
         source_errors=run["source_errors"],
         error=run.get("error"),
@@ -166,6 +167,22 @@ def spooled_records(settings: Settings) -> list[dict]:
         try:
             records.append(read_json(path))
         except FileNotFoundError:  # a later run stored it and removed the folder meanwhile
+            continue
+    return records
+
+
+def open_records(settings: Settings) -> list[dict]:
+    """The runs not closed yet, as their files say so far, each with its `state`: `running`, or `stopped` before its
+    end (killed, say), its entries waiting for the next run's drain."""
+    records = []
+    for path in batches_root(settings).glob("*/run.json"):
+        try:
+            run = read_json(path)
+            if run.get("closed") or (path.parent / RECORD).exists():
+                continue
+            state = "running" if is_running(settings, path.parent) else "stopped"
+            records.append(run_document(run_report(settings, run["run_id"])) | {"state": state})
+        except FileNotFoundError:  # closed and removed meanwhile: its record is in the index
             continue
     return records
 

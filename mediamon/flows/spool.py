@@ -9,6 +9,8 @@ record waits in its folder too while Elasticsearch is away (`flows/run_report.py
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +53,29 @@ def is_abandoned(settings: Settings, folder: Path) -> bool:
     if run.get("closed") or run.get("owner") == "cli":
         return True  # a live `mediamon run` holds the lock: `claim` says so
     return time.time() - _newest_change(folder) > settings.spool_stale_minutes * 60
+
+
+def is_running(settings: Settings, folder: Path) -> bool:
+    """Whether the run of this folder is still at work: not closed, and a `mediamon run` whose process lives on this
+    host, or a DAG run that changed its folder within `spool_stale_minutes`."""
+    run = read_json(folder / "run.json")
+    if run.get("closed"):
+        return False
+    if run.get("owner") == "cli":
+        return run.get("host") == socket.gethostname() and _alive(run.get("pid"))
+    return not is_abandoned(settings, folder)
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 def note_end(folder: Path) -> None:
