@@ -32,9 +32,9 @@ from rich.table import Table
 from mediamon.core.settings import Settings, get_settings
 from mediamon.core.urls import canonical_url
 from mediamon.dev.drill_site import DrillSite, drill_site
-from mediamon.dev.faults import EsGate, alive, descendants, es_gate, kill_hard, wait_until
+from mediamon.dev.faults import EsGate, descendants, es_gate, kill_hard, wait_until
 from mediamon.flows.batches import batches_root
-from mediamon.flows.spool import run_folders, unsettled_entries
+from mediamon.flows.spool import alive, run_folders, unsettled_entries
 from search.client import make_client
 from search.index_versions import articles_alias, delete_prefixed
 from search.run_records import recent_runs

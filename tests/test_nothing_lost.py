@@ -19,7 +19,6 @@ from mediamon.core.settings import Settings
 from mediamon.core.urls import canonical_url
 from mediamon.dev.drill_site import DrillSite, drill_site, story
 from mediamon.dev.faults import (
-    alive,
     cli_command,
     descendants,
     es_gate,
@@ -31,6 +30,7 @@ from mediamon.flows.batches import batch_part, batches_root, read_jsonl, read_st
 from mediamon.flows.feed_polling import fetch_feeds, new_run_id, plan_chunks, select_feeds
 from mediamon.flows.ingest_run import ENRICH_AHEAD, FIRST_CHUNK, run_once
 from mediamon.flows.run_report import finish_run
+from mediamon.flows.spool import alive
 from search.index_versions import articles_alias
 from search.run_records import recent_runs
 

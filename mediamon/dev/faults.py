@@ -122,15 +122,6 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def alive(pid: int) -> bool:
-    """Whether a process runs (a zombie does not)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def wait_until(condition: Callable[[], bool], timeout: float, every: float = 0.05) -> bool:
     """Whether `condition` came true within `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -9,7 +9,6 @@ record waits in its folder too while Elasticsearch is away (`flows/run_report.py
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from collections.abc import Iterator
@@ -62,20 +61,17 @@ def is_running(settings: Settings, folder: Path) -> bool:
     if run.get("closed"):
         return False
     if run.get("owner") == "cli":
-        return run.get("host") == socket.gethostname() and _alive(run.get("pid"))
+        return run.get("host") == socket.gethostname() and "pid" in run and alive(run["pid"])
     return not is_abandoned(settings, folder)
 
 
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, killed and not yet waited for, does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
         return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
+    return state != "Z"
 
 
 def note_end(folder: Path) -> None:
