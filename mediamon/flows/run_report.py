@@ -178,7 +178,7 @@ def open_records(settings: Settings) -> list[dict]:
     for path in batches_root(settings).glob("*/run.json"):
         try:
             run = read_json(path)
-            if run.get("closed") or (path.parent / RECORD).exists():
+            if run.get("closed") or (path.parent / RECORD).exists():  # a close writes its record, then `closed`
                 continue
             state = "running" if is_running(settings, path.parent) else "stopped"
             records.append(run_document(run_report(settings, run["run_id"])) | {"state": state})
